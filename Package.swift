@@ -1,0 +1,77 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let package = Package(
+    name: "belay",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "belay", targets: ["belay"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+    ],
+    targets: [
+        .target(
+            name: "BelayCore"
+        ),
+        .target(
+            name: "BelaySQLite",
+            dependencies: [
+                "BelayCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .target(
+            name: "BelayServer",
+            dependencies: [
+                "BelayCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Resources")]
+        ),
+        .executableTarget(
+            name: "belay",
+            dependencies: [
+                "BelayCore",
+                "BelaySQLite",
+                "BelayServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "BelayTestSupport",
+            dependencies: ["BelayCore", "BelaySQLite", "BelayServer"]
+        ),
+        .testTarget(name: "BelayCoreTests", dependencies: ["BelayCore", "BelayTestSupport"]),
+        .testTarget(name: "BelaySQLiteTests", dependencies: ["BelayCore", "BelaySQLite", "BelayTestSupport"]),
+        .testTarget(
+            name: "BelayServerTests",
+            dependencies: [
+                "BelayServer", "BelayTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "BelayEndToEndTests",
+            dependencies: [
+                "BelayTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+    ]
+)

@@ -1,0 +1,325 @@
+import Foundation
+
+/// The rules of an incident's life. Every change is a pure function of the incident, the input and the
+/// time, and returns the timeline entries that record it; nothing here touches storage.
+public enum IncidentLifecycle {
+    /// Recording something this long after it happened counts as backdating and is flagged.
+    public static let backdateTolerance: TimeInterval = 60
+    /// How far into the future a milestone may be put, to absorb clock skew between machines.
+    public static let futureTolerance: TimeInterval = 300
+
+    public static let maxTitle = 200
+    public static let maxMessage = 10_000
+    public static let maxName = 120
+
+    /// Whether an incident in `from` may move to `to` through an ordinary update.
+    /// Open states may move freely among themselves and to resolved; resolved only leaves through `reopen`.
+    public static func canTransition(from: IncidentStatus, to: IncidentStatus) -> Bool {
+        from.isOpen
+    }
+
+    static func checkTransition(from: IncidentStatus, to: IncidentStatus) throws {
+        guard canTransition(from: from, to: to) else {
+            if from == .resolved && to == .resolved {
+                throw DomainError.conflict(code: "invalid_transition", message: "incident is already resolved")
+            }
+            throw DomainError.conflict(
+                code: "invalid_transition",
+                message: "cannot move a resolved incident to \(to.rawValue); reopen it first")
+        }
+    }
+
+    static func checkNotFuture(_ date: Date, field: String, now: Date) throws {
+        if date.timeIntervalSince(now) > futureTolerance {
+            throw DomainError.invalid(field: field, message: "must not be in the future")
+        }
+    }
+
+    static func iso(_ date: Date) -> String { date.formatted(.iso8601) }
+
+    static func validateImpacts(_ impacts: [ComponentImpact], known: Set<String>) throws {
+        var seen = Set<String>()
+        for impact in impacts {
+            guard known.contains(impact.slug) else {
+                throw DomainError.invalid(field: "components", message: "unknown component '\(impact.slug)'")
+            }
+            guard seen.insert(impact.slug).inserted else {
+                throw DomainError.invalid(field: "components", message: "lists '\(impact.slug)' twice")
+            }
+        }
+    }
+
+    static func validatePerson(_ name: String?, field: String) throws {
+        if let name { try Validate.text(name, field: field, max: maxName) }
+    }
+}
+
+extension Incident {
+    /// Declares a new incident. A person declaring an incident has acknowledged it, so `acknowledgedAt`
+    /// defaults to now, as `detectedAt` does; `impactStartedAt` defaults to detection.
+    public static func declare(
+        _ draft: IncidentDraft, author: String, knownComponents: Set<String>, now: Date
+    ) throws -> (Incident, [TimelineEntry]) {
+        try Validate.text(draft.title, field: "title", max: IncidentLifecycle.maxTitle)
+        if let message = draft.message { try Validate.text(message, field: "message", max: IncidentLifecycle.maxMessage) }
+        guard draft.status.isOpen else {
+            throw DomainError.invalid(field: "status", message: "a new incident must be open (investigating, identified or monitoring)")
+        }
+        try IncidentLifecycle.validateImpacts(draft.impacts, known: knownComponents)
+        for role in Role.allCases { try IncidentLifecycle.validatePerson(draft.roles[role], field: "roles.\(role.rawValue)") }
+
+        var milestones = draft.milestones
+        for milestone in Milestone.allCases {
+            if let date = milestones[milestone] { try IncidentLifecycle.checkNotFuture(date, field: milestone.rawValue, now: now) }
+        }
+        if milestones.resolvedAt != nil {
+            throw DomainError.invalid(field: "resolvedAt", message: "a new incident cannot be resolved")
+        }
+        milestones.detectedAt = milestones.detectedAt ?? now
+        milestones.acknowledgedAt = milestones.acknowledgedAt ?? max(now, milestones.detectedAt!)
+        milestones.impactStartedAt = milestones.impactStartedAt ?? milestones.detectedAt
+        if draft.status == .monitoring { milestones.mitigatedAt = milestones.mitigatedAt ?? now }
+        try milestones.validate()
+
+        var incident = Incident(
+            title: draft.title, severity: draft.severity, status: draft.status, isPublic: draft.isPublic,
+            impacts: draft.impacts, milestones: milestones, roles: draft.roles, createdAt: now, updatedAt: now)
+        var entries = [
+            TimelineEntry(
+                kind: .declared, author: author, occurredAt: now, recordedAt: now,
+                text: "Declared \(draft.severity.rawValue) incident, \(draft.status.rawValue)",
+                details: ["severity": draft.severity.rawValue, "status": draft.status.rawValue])
+        ]
+        for milestone in Milestone.allCases {
+            if let date = milestones[milestone], let given = draft.milestones[milestone], given == date,
+                now.timeIntervalSince(date) > IncidentLifecycle.backdateTolerance
+            {
+                entries.append(
+                    TimelineEntry(
+                        kind: .milestone, author: author, occurredAt: date, recordedAt: now,
+                        text: "\(milestone.rawValue) set to \(IncidentLifecycle.iso(date)), backdated at declaration",
+                        details: ["milestone": milestone.rawValue, "at": IncidentLifecycle.iso(date)]))
+            }
+        }
+        if let message = draft.message {
+            let affected = draft.impacts.map {
+                AffectedComponent(slug: $0.slug, oldStatus: .operational, newStatus: $0.impact.componentStatus)
+            }
+            incident.updates.append(
+                StatusUpdate(status: draft.status, body: message, author: author, createdAt: now, displayAt: now, affectedComponents: affected))
+            entries.append(
+                TimelineEntry(kind: .update, author: author, occurredAt: now, recordedAt: now, text: message, details: ["status": draft.status.rawValue]))
+        }
+        return (incident, entries)
+    }
+
+    /// Posts a public update, optionally changing status and component impacts. Moving to monitoring marks
+    /// the incident mitigated; moving to resolved marks it resolved (and mitigated, if it was not yet).
+    public mutating func postUpdate(
+        status newStatus: IncidentStatus?, message: String, impacts newImpacts: [ComponentImpact]? = nil,
+        knownComponents: Set<String> = [], displayAt: Date? = nil, author: String, now: Date
+    ) throws -> [TimelineEntry] {
+        try Validate.text(message, field: "message", max: IncidentLifecycle.maxMessage)
+        let target = newStatus ?? status
+        if newStatus != nil || status == .resolved { try IncidentLifecycle.checkTransition(from: status, to: target) }
+        let shownAt = displayAt ?? now
+        try IncidentLifecycle.checkNotFuture(shownAt, field: "displayAt", now: now)
+
+        var entries: [TimelineEntry] = []
+        var affected: [AffectedComponent] = []
+        if let newImpacts {
+            try IncidentLifecycle.validateImpacts(newImpacts, known: knownComponents)
+            affected = Incident.componentChanges(from: impacts, to: newImpacts)
+            if !affected.isEmpty {
+                entries.append(impactEntry(affected, author: author, now: now))
+                impacts = newImpacts
+            }
+        }
+        if target == .resolved {
+            // Resolution returns every affected component to operational in the announcement.
+            affected = impacts.map { AffectedComponent(slug: $0.slug, oldStatus: $0.impact.componentStatus, newStatus: .operational) }
+        }
+        entries += try moveStatus(to: target, at: shownAt, author: author, now: now)
+        updates.append(
+            StatusUpdate(status: target, body: message, author: author, createdAt: now, displayAt: shownAt, affectedComponents: affected))
+        entries.append(
+            TimelineEntry(kind: .update, author: author, occurredAt: shownAt, recordedAt: now, text: message, details: ["status": target.rawValue]))
+        updatedAt = now
+        return entries
+    }
+
+    /// Changes status without a public message (the public page still shows the new status).
+    public mutating func changeStatus(to target: IncidentStatus, at occurredAt: Date? = nil, author: String, now: Date) throws -> [TimelineEntry] {
+        try IncidentLifecycle.checkTransition(from: status, to: target)
+        if target == status {
+            throw DomainError.conflict(code: "invalid_transition", message: "incident is already \(target.rawValue)")
+        }
+        let at = occurredAt ?? now
+        try IncidentLifecycle.checkNotFuture(at, field: "at", now: now)
+        let entries = try moveStatus(to: target, at: at, author: author, now: now)
+        updatedAt = now
+        return entries
+    }
+
+    private mutating func moveStatus(to target: IncidentStatus, at: Date, author: String, now: Date) throws -> [TimelineEntry] {
+        guard target != status else { return [] }
+        let from = status
+        var candidate = milestones
+        if target == .monitoring || target == .resolved { candidate.mitigatedAt = candidate.mitigatedAt ?? at }
+        if target == .resolved { candidate.resolvedAt = at }
+        try candidate.validate()
+        milestones = candidate
+        status = target
+        return [
+            TimelineEntry(
+                kind: .statusChange, author: author, occurredAt: at, recordedAt: now,
+                text: "Status changed from \(from.rawValue) to \(target.rawValue)",
+                details: ["from": from.rawValue, "to": target.rawValue])
+        ]
+    }
+
+    /// Reopens a resolved incident. The earlier resolution time is kept in the timeline.
+    public mutating func reopen(to target: IncidentStatus = .investigating, reason: String?, author: String, now: Date) throws -> [TimelineEntry] {
+        guard status == .resolved else {
+            throw DomainError.conflict(code: "invalid_transition", message: "only a resolved incident can be reopened (it is \(status.rawValue))")
+        }
+        guard target.isOpen else {
+            throw DomainError.invalid(field: "status", message: "a reopened incident must be open")
+        }
+        if let reason { try Validate.text(reason, field: "reason", max: IncidentLifecycle.maxMessage) }
+        let previous = milestones.resolvedAt.map(IncidentLifecycle.iso) ?? ""
+        milestones.resolvedAt = nil
+        status = target
+        reopenCount += 1
+        updatedAt = now
+        var text = "Reopened as \(target.rawValue) (had been resolved at \(previous))"
+        if let reason { text += ": \(reason)" }
+        return [
+            TimelineEntry(
+                kind: .statusChange, author: author, occurredAt: now, recordedAt: now, text: text,
+                details: ["from": "resolved", "to": target.rawValue, "reopened": "true", "previousResolvedAt": previous])
+        ]
+    }
+
+    public mutating func setSeverity(_ severity: Severity, author: String, now: Date) throws -> [TimelineEntry] {
+        guard severity != self.severity else { return [] }
+        let from = self.severity
+        self.severity = severity
+        updatedAt = now
+        return [
+            TimelineEntry(
+                kind: .severityChange, author: author, occurredAt: now, recordedAt: now,
+                text: "Severity changed from \(from.rawValue) to \(severity.rawValue)",
+                details: ["from": from.rawValue, "to": severity.rawValue])
+        ]
+    }
+
+    /// Replaces the set of affected components and their impact.
+    public mutating func setImpacts(_ newImpacts: [ComponentImpact], knownComponents: Set<String>, author: String, now: Date) throws -> [TimelineEntry] {
+        try IncidentLifecycle.validateImpacts(newImpacts, known: knownComponents)
+        let changes = Incident.componentChanges(from: impacts, to: newImpacts)
+        guard !changes.isEmpty else { return [] }
+        impacts = newImpacts
+        updatedAt = now
+        return [impactEntry(changes, author: author, now: now)]
+    }
+
+    /// Sets a milestone to when it really happened. Setting it in the past is allowed and recorded as
+    /// backdating, with the value it replaced.
+    public mutating func setMilestone(_ milestone: Milestone, to date: Date, author: String, now: Date) throws -> [TimelineEntry] {
+        try IncidentLifecycle.checkNotFuture(date, field: milestone.rawValue, now: now)
+        if milestone == .resolvedAt && status != .resolved {
+            throw DomainError.conflict(code: "invalid_milestone", message: "resolvedAt can only be set on a resolved incident; resolve it instead")
+        }
+        var candidate = milestones
+        let previous = candidate[milestone]
+        guard previous != date else { return [] }
+        candidate[milestone] = date
+        try candidate.validate()
+        milestones = candidate
+        updatedAt = now
+        let backdated = now.timeIntervalSince(date) > IncidentLifecycle.backdateTolerance
+        var text = "\(milestone.rawValue) set to \(IncidentLifecycle.iso(date))"
+        if let previous { text += " (was \(IncidentLifecycle.iso(previous)))" }
+        if backdated { text += ", recorded \(Durations.describe(now.timeIntervalSince(date))) after it happened" }
+        var details = ["milestone": milestone.rawValue, "at": IncidentLifecycle.iso(date), "backdated": backdated ? "true" : "false"]
+        if let previous { details["previous"] = IncidentLifecycle.iso(previous) }
+        return [TimelineEntry(kind: .milestone, author: author, occurredAt: date, recordedAt: now, text: text, details: details)]
+    }
+
+    /// Assigns (or with nil, clears) a role.
+    public mutating func assign(_ role: Role, to person: String?, author: String, now: Date) throws -> [TimelineEntry] {
+        let person = person?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let normalized = (person?.isEmpty ?? true) ? nil : person
+        try IncidentLifecycle.validatePerson(normalized, field: "roles.\(role.rawValue)")
+        guard roles[role] != normalized else { return [] }
+        roles[role] = normalized
+        updatedAt = now
+        let text = normalized.map { "\($0) is now \(role.rawValue)" } ?? "\(role.rawValue) role cleared"
+        return [
+            TimelineEntry(
+                kind: .roleChange, author: author, occurredAt: now, recordedAt: now, text: text,
+                details: ["role": role.rawValue, "person": normalized ?? ""])
+        ]
+    }
+
+    public mutating func setVisibility(isPublic: Bool, author: String, now: Date) -> [TimelineEntry] {
+        guard isPublic != self.isPublic else { return [] }
+        self.isPublic = isPublic
+        updatedAt = now
+        return [
+            TimelineEntry(
+                kind: .visibilityChange, author: author, occurredAt: now, recordedAt: now,
+                text: isPublic ? "Made public" : "Made internal", details: ["public": isPublic ? "true" : "false"])
+        ]
+    }
+
+    public mutating func retitle(_ title: String, author: String, now: Date) throws -> [TimelineEntry] {
+        try Validate.text(title, field: "title", max: IncidentLifecycle.maxTitle)
+        guard title != self.title else { return [] }
+        let old = self.title
+        self.title = title
+        updatedAt = now
+        return [TimelineEntry(kind: .note, author: author, occurredAt: now, recordedAt: now, text: "Renamed from \"\(old)\"", details: ["previousTitle": old])]
+    }
+
+    /// A free-text note on the timeline; `occurredAt` may be in the past when writing up what happened.
+    public func note(_ text: String, occurredAt: Date?, author: String, now: Date) throws -> TimelineEntry {
+        try Validate.text(text, field: "text", max: IncidentLifecycle.maxMessage)
+        let at = occurredAt ?? now
+        try IncidentLifecycle.checkNotFuture(at, field: "occurredAt", now: now)
+        return TimelineEntry(incidentID: id, kind: .note, author: author, occurredAt: at, recordedAt: now, text: text)
+    }
+
+    private func impactEntry(_ changes: [AffectedComponent], author: String, now: Date) -> TimelineEntry {
+        let text = changes.map { "\($0.slug): \($0.oldStatus.rawValue) → \($0.newStatus.rawValue)" }.joined(separator: ", ")
+        return TimelineEntry(kind: .impactChange, author: author, occurredAt: now, recordedAt: now, text: "Impact changed: \(text)")
+    }
+
+    static func componentChanges(from old: [ComponentImpact], to new: [ComponentImpact]) -> [AffectedComponent] {
+        var changes: [AffectedComponent] = []
+        for item in new {
+            let before = old.first { $0.slug == item.slug }?.impact.componentStatus ?? .operational
+            if before != item.impact.componentStatus {
+                changes.append(AffectedComponent(slug: item.slug, oldStatus: before, newStatus: item.impact.componentStatus))
+            }
+        }
+        for item in old where !new.contains(where: { $0.slug == item.slug }) {
+            changes.append(AffectedComponent(slug: item.slug, oldStatus: item.impact.componentStatus, newStatus: .operational))
+        }
+        return changes
+    }
+}
+
+/// Human wording for lengths of time ("2 h 25 min").
+public enum Durations {
+    public static func describe(_ interval: TimeInterval) -> String {
+        let seconds = Int(interval.rounded())
+        if seconds < 60 { return "\(seconds) s" }
+        let minutes = seconds / 60
+        if minutes < 60 { return "\(minutes) min" }
+        let hours = minutes / 60
+        if hours < 48 { return minutes % 60 == 0 ? "\(hours) h" : "\(hours) h \(minutes % 60) min" }
+        return "\(hours / 24) d \(hours % 24) h"
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+
+/// The rules of a maintenance window's life: scheduled -> in progress -> completed, or scheduled -> cancelled.
+extension MaintenanceWindow {
+    public static let maxDuration: TimeInterval = 30 * 24 * 3600
+
+    public static func schedule(_ draft: MaintenanceDraft, knownComponents: Set<String>, author: String, now: Date) throws -> MaintenanceWindow {
+        try Validate.text(draft.title, field: "title", max: IncidentLifecycle.maxTitle)
+        try Validate.text(draft.description, field: "description", max: IncidentLifecycle.maxMessage, allowEmpty: true)
+        guard draft.scheduledEnd > draft.scheduledStart else {
+            throw DomainError.invalid(field: "scheduledEnd", message: "must be after scheduledStart")
+        }
+        guard draft.scheduledEnd.timeIntervalSince(draft.scheduledStart) <= maxDuration else {
+            throw DomainError.invalid(field: "scheduledEnd", message: "a maintenance window may last at most 30 days")
+        }
+        var seen = Set<String>()
+        for slug in draft.components {
+            guard knownComponents.contains(slug) else {
+                throw DomainError.invalid(field: "components", message: "unknown component '\(slug)'")
+            }
+            guard seen.insert(slug).inserted else {
+                throw DomainError.invalid(field: "components", message: "lists '\(slug)' twice")
+            }
+        }
+        var window = MaintenanceWindow(
+            title: draft.title, description: draft.description, components: draft.components,
+            scheduledStart: draft.scheduledStart, scheduledEnd: draft.scheduledEnd, autoTransitions: draft.autoTransitions,
+            isPublic: draft.isPublic, createdAt: now, updatedAt: now)
+        let body = draft.description.isEmpty ? "Maintenance scheduled." : draft.description
+        window.updates.append(MaintenanceUpdate(status: .scheduled, body: body, author: author, createdAt: now))
+        return window
+    }
+
+    /// Moves the window to `target`, judged against its status at `now` (so a window that started on
+    /// schedule can be completed, and one that already started can no longer be cancelled).
+    public mutating func transition(to target: MaintenanceStatus, message: String?, author: String, now: Date) throws {
+        let current = effectiveStatus(at: now)
+        let allowed: Bool
+        switch (current, target) {
+        case (.scheduled, .inProgress), (.scheduled, .cancelled), (.inProgress, .completed): allowed = true
+        default: allowed = false
+        }
+        guard allowed else {
+            throw DomainError.conflict(
+                code: "invalid_transition", message: "cannot move maintenance from \(current.rawValue) to \(target.rawValue)")
+        }
+        if let message { try Validate.text(message, field: "message", max: IncidentLifecycle.maxMessage) }
+        status = target
+        // Once a person steps in, the schedule no longer moves the window by itself.
+        autoTransitions = false
+        if target == .inProgress && now < scheduledStart { scheduledStart = now }
+        if target == .completed && now < scheduledEnd { scheduledEnd = max(now, scheduledStart) }
+        updatedAt = now
+        let body = message ?? MaintenanceWindow.defaultMessage(for: target)
+        updates.append(MaintenanceUpdate(status: target, body: body, author: author, createdAt: now))
+    }
+
+    /// A message about the window without changing its status.
+    public mutating func postUpdate(message: String, author: String, now: Date) throws {
+        try Validate.text(message, field: "message", max: IncidentLifecycle.maxMessage)
+        updates.append(MaintenanceUpdate(status: effectiveStatus(at: now), body: message, author: author, createdAt: now))
+        updatedAt = now
+    }
+
+    static func defaultMessage(for status: MaintenanceStatus) -> String {
+        switch status {
+        case .scheduled: return "Maintenance scheduled."
+        case .inProgress: return "Maintenance is in progress."
+        case .completed: return "Maintenance has been completed."
+        case .cancelled: return "This maintenance has been cancelled."
+        }
+    }
+}

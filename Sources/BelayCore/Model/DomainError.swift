@@ -1,0 +1,45 @@
+import Foundation
+
+/// What went wrong, in domain terms. The server maps each case to one HTTP status in one place.
+public enum DomainError: Error, Equatable, Sendable {
+    /// The input is well-formed but breaks a rule (HTTP 422).
+    case invalid(field: String, message: String)
+    /// The thing asked for does not exist (HTTP 404).
+    case notFound(what: String, id: String)
+    /// The request conflicts with the current state, e.g. an invalid transition (HTTP 409).
+    case conflict(code: String, message: String)
+
+    public var message: String {
+        switch self {
+        case .invalid(let field, let message): return "\(field): \(message)"
+        case .notFound(let what, let id): return "\(what) '\(id)' does not exist"
+        case .conflict(_, let message): return message
+        }
+    }
+}
+
+/// Small shared validators so every entry point enforces the same limits.
+public enum Validate {
+    public static func text(_ value: String, field: String, max: Int, allowEmpty: Bool = false) throws {
+        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !allowEmpty && trimmed.isEmpty {
+            throw DomainError.invalid(field: field, message: "must not be empty")
+        }
+        if value.count > max {
+            throw DomainError.invalid(field: field, message: "must be at most \(max) characters")
+        }
+        if value.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\n" && $0 != "\t" && $0 != "\r" }) {
+            throw DomainError.invalid(field: field, message: "must not contain control characters")
+        }
+    }
+
+    /// Slugs are lowercase ASCII letters, digits and dashes, starting with a letter or digit.
+    public static func slug(_ value: String, field: String = "slug") throws {
+        let allowed = value.utf8.allSatisfy { c in
+            (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || c == UInt8(ascii: "-")
+        }
+        guard !value.isEmpty, value.count <= 64, allowed, value.first != "-" else {
+            throw DomainError.invalid(field: field, message: "must be 1-64 characters of a-z, 0-9 and '-', not starting with '-' (got '\(value.prefix(80))')")
+        }
+    }
+}

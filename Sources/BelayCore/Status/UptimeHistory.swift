@@ -1,0 +1,105 @@
+import Foundation
+
+/// One day of one component's history.
+public struct DayHistory: Sendable, Equatable {
+    /// Midnight UTC at the start of the day.
+    public var day: Date
+    /// The worst status the component had at any moment of the day.
+    public var worst: ComponentStatus
+    /// Seconds of that day spent in each non-operational status.
+    public var seconds: [ComponentStatus: TimeInterval]
+}
+
+public struct ComponentHistory: Sendable, Equatable {
+    public var slug: String
+    public var days: [DayHistory]
+    /// Uptime over the whole span, weighted as Statuspage does: a major outage counts fully as downtime,
+    /// a partial outage as 30 %, degraded performance and maintenance not at all.
+    public var uptime: Double
+}
+
+/// Builds per-day history bars from incident impact and maintenance intervals.
+public enum UptimeHistory {
+    public static let partialOutageWeight = 0.3
+
+    /// History for `days` whole UTC days ending with the day containing `now`. Incidents count from their
+    /// impact start to their resolution (or now); only the incidents and windows passed in are used.
+    public static func build(
+        components: [Component], incidents: [Incident], maintenances: [MaintenanceWindow], days: Int, now: Date
+    ) -> [String: ComponentHistory] {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let today = calendar.startOfDay(for: now)
+        let start = calendar.date(byAdding: .day, value: -(days - 1), to: today)!
+
+        // Gather intervals per component once; most components have none.
+        var intervals: [String: [(Date, Date, ComponentStatus)]] = [:]
+        for incident in incidents {
+            let from = incident.impactStart
+            let to = incident.milestones.resolvedAt ?? (incident.isOpen ? now : incident.updatedAt)
+            guard to > start, to > from else { continue }
+            for impact in incident.impacts {
+                intervals[impact.slug, default: []].append((max(from, start), min(to, now), impact.impact.componentStatus))
+            }
+        }
+        for window in maintenances where window.status != .cancelled {
+            let effective = window.effectiveStatus(at: now)
+            guard effective != .scheduled else { continue }
+            let to = min(window.scheduledEnd, now)
+            guard to > start, to > window.scheduledStart else { continue }
+            for slug in window.components {
+                intervals[slug, default: []].append((max(window.scheduledStart, start), to, .underMaintenance))
+            }
+        }
+
+        let span = now.timeIntervalSince(start)
+        var result: [String: ComponentHistory] = [:]
+        for component in components {
+            let own = intervals[component.slug] ?? []
+            var dayList: [DayHistory] = []
+            dayList.reserveCapacity(days)
+            var downtime = 0.0
+            for index in 0..<days {
+                let dayStart = calendar.date(byAdding: .day, value: index, to: start)!
+                let dayEnd = min(calendar.date(byAdding: .day, value: 1, to: dayStart)!, now)
+                var day = DayHistory(day: dayStart, worst: .operational, seconds: [:])
+                if !own.isEmpty && dayEnd > dayStart {
+                    day.seconds = worstStatusSeconds(own, from: dayStart, to: dayEnd)
+                    day.worst = day.seconds.keys.max { $0.badness < $1.badness } ?? .operational
+                    downtime += (day.seconds[.majorOutage] ?? 0) + partialOutageWeight * (day.seconds[.partialOutage] ?? 0)
+                }
+                dayList.append(day)
+            }
+            let uptime = span > 0 ? max(0, 1 - downtime / span) : 1
+            result[component.slug] = ComponentHistory(slug: component.slug, days: dayList, uptime: uptime)
+        }
+        return result
+    }
+
+    /// Sweeps the intervals clipped to [from, to) and credits each stretch of time to the worst status
+    /// in force then, so overlapping incidents are not counted twice.
+    static func worstStatusSeconds(_ intervals: [(Date, Date, ComponentStatus)], from: Date, to: Date) -> [ComponentStatus: TimeInterval] {
+        var events: [(Date, ComponentStatus, Int)] = []
+        for (a, b, status) in intervals {
+            let lo = max(a, from)
+            let hi = min(b, to)
+            if hi > lo {
+                events.append((lo, status, 1))
+                events.append((hi, status, -1))
+            }
+        }
+        guard !events.isEmpty else { return [:] }
+        events.sort { $0.0 < $1.0 }
+        var active: [ComponentStatus: Int] = [:]
+        var seconds: [ComponentStatus: TimeInterval] = [:]
+        var previous = events[0].0
+        for (time, status, delta) in events {
+            if time > previous, let worst = active.filter({ $0.value > 0 }).keys.max(by: { $0.badness < $1.badness }) {
+                seconds[worst, default: 0] += time.timeIntervalSince(previous)
+            }
+            previous = time
+            active[status, default: 0] += delta
+        }
+        return seconds
+    }
+}

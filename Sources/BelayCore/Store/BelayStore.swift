@@ -1,0 +1,72 @@
+import Foundation
+
+/// What the domain needs from storage. Each write is one transaction: it either happens whole or,
+/// when the closure or a check throws, leaves the data exactly as it was.
+public protocol BelayStore: Sendable {
+    /// Signals after every committed write, so derived views (the status page) can rebuild.
+    var changes: ChangeSignal { get }
+
+    // MARK: Severity definitions
+    func severityDefinitions() async throws -> [SeverityDefinition]
+    func saveSeverityDefinition(_ definition: SeverityDefinition) async throws
+
+    // MARK: Components
+    func components() async throws -> [Component]
+    func component(slug: String) async throws -> Component?
+    func createComponent(_ component: Component) async throws -> Component
+    /// Applies `change` to the component and saves it, re-validating the dependency map.
+    func updateComponent(slug: String, _ change: @escaping @Sendable (inout Component) throws -> Void) async throws -> Component
+    /// Deletes a component that no other component depends on and no incident or maintenance names.
+    func deleteComponent(slug: String) async throws
+
+    // MARK: Incidents
+    func incidents(_ query: IncidentQuery) async throws -> [Incident]
+    func incident(id: Int64) async throws -> Incident?
+    func declareIncident(_ draft: IncidentDraft, author: String, now: Date) async throws -> (Incident, [TimelineEntry])
+    /// Loads the incident, applies `change` (which returns the timeline entries recording it; new public
+    /// updates are those appended with id 0) and saves everything in one transaction.
+    func updateIncident(
+        id: Int64, _ change: @escaping @Sendable (inout Incident, _ knownComponents: Set<String>) throws -> [TimelineEntry]
+    ) async throws -> (Incident, [TimelineEntry])
+    func timeline(incidentID: Int64) async throws -> [TimelineEntry]
+
+    // MARK: Maintenance
+    func maintenances(_ query: MaintenanceQuery) async throws -> [MaintenanceWindow]
+    func maintenance(id: Int64) async throws -> MaintenanceWindow?
+    func scheduleMaintenance(_ draft: MaintenanceDraft, author: String, now: Date) async throws -> MaintenanceWindow
+    /// Loads the window, applies `change` (new updates are those appended with id 0) and saves it.
+    func updateMaintenance(id: Int64, _ change: @escaping @Sendable (inout MaintenanceWindow) throws -> Void) async throws -> MaintenanceWindow
+
+    // MARK: API tokens
+    func createToken(_ token: APIToken) async throws -> APIToken
+    func token(hash: String) async throws -> APIToken?
+    func tokens() async throws -> [APIToken]
+    func revokeToken(id: Int64, now: Date) async throws -> APIToken
+    func hasActiveToken(role: AccessRole) async throws -> Bool
+}
+
+public struct IncidentQuery: Sendable, Equatable {
+    public var openOnly: Bool
+    public var publicOnly: Bool
+    /// Only incidents still open, or resolved at or after this time.
+    public var activeSince: Date?
+    public var limit: Int?
+
+    public init(openOnly: Bool = false, publicOnly: Bool = false, activeSince: Date? = nil, limit: Int? = nil) {
+        self.openOnly = openOnly
+        self.publicOnly = publicOnly
+        self.activeSince = activeSince
+        self.limit = limit
+    }
+}
+
+public struct MaintenanceQuery: Sendable, Equatable {
+    public var publicOnly: Bool
+    /// Only windows ending at or after this time.
+    public var endingAfter: Date?
+
+    public init(publicOnly: Bool = false, endingAfter: Date? = nil) {
+        self.publicOnly = publicOnly
+        self.endingAfter = endingAfter
+    }
+}

@@ -1,0 +1,175 @@
+import BelayCore
+import Foundation
+import GRDB
+
+/// Belay's data on embedded SQLite: one value over a GRDB `DatabaseWriter`, migrated on open.
+/// Writes are named by intent, each one transaction (see the `BelayStore` conformance).
+public struct AppDatabase: Sendable {
+    /// How hard SQLite works to make a commit durable. FULL survives a power cut; NORMAL in WAL mode may
+    /// lose the last transactions on power loss but never corrupts.
+    public enum Synchronous: String, Sendable, CaseIterable {
+        case full = "FULL"
+        case normal = "NORMAL"
+        case off = "OFF"
+    }
+
+    public let writer: any DatabaseWriter
+    public let changes = ChangeSignal()
+
+    /// Opens (creating and migrating if needed) the database file `belay.sqlite` in `directory`, in WAL mode.
+    public static func open(directory: URL, synchronous: Synchronous = .full) throws -> AppDatabase {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("belay.sqlite").path
+        let pool = try DatabasePool(path: path, configuration: makeConfiguration(synchronous: synchronous))
+        return try AppDatabase(pool)
+    }
+
+    /// An in-memory database, for tests that do not need a file.
+    public static func inMemory() throws -> AppDatabase {
+        try AppDatabase(DatabaseQueue(configuration: makeConfiguration(synchronous: .full)))
+    }
+
+    public init(_ writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+
+    static func makeConfiguration(synchronous: Synchronous) -> Configuration {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous.rawValue)")
+        }
+        return configuration
+    }
+
+    /// The schema. Shipped migrations are never edited; changes come as new migrations.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-foundation") { db in
+            try db.create(table: "severity_level") { t in
+                t.primaryKey("level", .text)
+                t.column("name", .text).notNull()
+                t.column("definition", .text).notNull()
+                t.column("urgency", .text).notNull()
+            }
+            for definition in SeverityDefinition.defaults {
+                try SeverityRecord(definition).insert(db)
+            }
+
+            try db.create(table: "component") { t in
+                t.primaryKey("slug", .text)
+                t.column("name", .text).notNull()
+                t.column("description", .text).notNull()
+                t.column("groupName", .text)
+                t.column("isPublic", .boolean).notNull()
+                t.column("position", .integer).notNull()
+                t.column("createdAt", .double).notNull()
+                t.column("updatedAt", .double).notNull()
+            }
+            try db.create(table: "component_dependency") { t in
+                t.column("componentSlug", .text).notNull().references("component", onDelete: .cascade)
+                t.column("dependsOnSlug", .text).notNull().references("component", onDelete: .restrict)
+                t.primaryKey(["componentSlug", "dependsOnSlug"])
+            }
+            try db.create(index: "component_dependency_on_target", on: "component_dependency", columns: ["dependsOnSlug"])
+
+            try db.create(table: "incident") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("title", .text).notNull()
+                t.column("severity", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("isPublic", .boolean).notNull()
+                t.column("impactStartedAt", .double)
+                t.column("detectedAt", .double)
+                t.column("acknowledgedAt", .double)
+                t.column("mitigatedAt", .double)
+                t.column("resolvedAt", .double)
+                t.column("commander", .text)
+                t.column("communications", .text)
+                t.column("scribe", .text)
+                t.column("reopenCount", .integer).notNull()
+                t.column("createdAt", .double).notNull()
+                t.column("updatedAt", .double).notNull()
+            }
+            try db.create(index: "incident_by_status", on: "incident", columns: ["status", "resolvedAt"])
+            try db.create(table: "incident_component") { t in
+                t.column("incidentId", .integer).notNull().references("incident", onDelete: .cascade)
+                t.column("componentSlug", .text).notNull().references("component", onDelete: .restrict)
+                t.column("impact", .text).notNull()
+                t.column("position", .integer).notNull()
+                t.primaryKey(["incidentId", "componentSlug"])
+            }
+            try db.create(index: "incident_component_by_component", on: "incident_component", columns: ["componentSlug"])
+            try db.create(table: "incident_update") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("incidentId", .integer).notNull().references("incident", onDelete: .cascade).indexed()
+                t.column("status", .text).notNull()
+                t.column("body", .text).notNull()
+                t.column("author", .text).notNull()
+                t.column("createdAt", .double).notNull()
+                t.column("displayAt", .double).notNull()
+                t.column("affectedComponents", .jsonText).notNull()
+            }
+            try db.create(table: "timeline_entry") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("incidentId", .integer).notNull().references("incident", onDelete: .cascade).indexed()
+                t.column("kind", .text).notNull()
+                t.column("author", .text).notNull()
+                t.column("occurredAt", .double).notNull()
+                t.column("recordedAt", .double).notNull()
+                t.column("text", .text).notNull()
+                t.column("details", .jsonText).notNull()
+            }
+
+            try db.create(table: "maintenance") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("title", .text).notNull()
+                t.column("description", .text).notNull()
+                t.column("scheduledStart", .double).notNull()
+                t.column("scheduledEnd", .double).notNull().indexed()
+                t.column("status", .text).notNull()
+                t.column("autoTransitions", .boolean).notNull()
+                t.column("isPublic", .boolean).notNull()
+                t.column("createdAt", .double).notNull()
+                t.column("updatedAt", .double).notNull()
+            }
+            try db.create(table: "maintenance_component") { t in
+                t.column("maintenanceId", .integer).notNull().references("maintenance", onDelete: .cascade)
+                t.column("componentSlug", .text).notNull().references("component", onDelete: .restrict)
+                t.column("position", .integer).notNull()
+                t.primaryKey(["maintenanceId", "componentSlug"])
+            }
+            try db.create(table: "maintenance_update") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("maintenanceId", .integer).notNull().references("maintenance", onDelete: .cascade).indexed()
+                t.column("status", .text).notNull()
+                t.column("body", .text).notNull()
+                t.column("author", .text).notNull()
+                t.column("createdAt", .double).notNull()
+            }
+
+            try db.create(table: "api_token") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull()
+                t.column("role", .text).notNull()
+                t.column("tokenHash", .text).notNull().unique()
+                t.column("createdAt", .double).notNull()
+                t.column("revokedAt", .double)
+            }
+        }
+        return migrator
+    }
+
+    /// Runs a write transaction and signals listeners once it has committed.
+    func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let result = try await writer.write(updates)
+        changes.signal()
+        return result
+    }
+
+    func read<T: Sendable>(_ value: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await writer.read(value)
+    }
+}

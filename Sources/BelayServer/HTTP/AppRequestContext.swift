@@ -1,0 +1,29 @@
+import BelayCore
+import Hummingbird
+
+/// Per-request state: the authenticated token, once the auth middleware has found one.
+public struct AppRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var token: APIToken?
+    public var maxUploadSize: Int
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        maxUploadSize = 1 << 20
+    }
+
+    public var requestDecoder: BelayJSON.Decoder { BelayJSON.Decoder() }
+    public var responseEncoder: BelayJSON.Encoder { BelayJSON.Encoder() }
+
+    /// The token's role must allow `role`; otherwise 401 (no token) or 403 (not enough).
+    func require(_ role: AccessRole) throws -> APIToken {
+        guard let token else { throw APIError.unauthorized("a bearer token is required") }
+        guard token.role.allows(role) else {
+            throw APIError(status: .forbidden, code: "forbidden", message: "this needs the \(role.rawValue) role; the token has \(token.role.rawValue)")
+        }
+        return token
+    }
+
+    /// The name recorded as the author of changes made with this request.
+    var author: String { token.map { "token:\($0.name)" } ?? "anonymous" }
+}

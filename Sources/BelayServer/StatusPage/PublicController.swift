@@ -1,0 +1,38 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// The public status page: every route is a dictionary look-up into the current snapshot.
+struct PublicController {
+    let box: SnapshotBox
+
+    static let paths = [
+        "/", "/history", "/history.atom", "/history.rss", "/assets/belay.css",
+        "/api/v2/status.json", "/api/v2/summary.json", "/api/v2/components.json", "/api/v2/incidents.json",
+        "/api/v2/incidents/unresolved.json", "/api/v2/scheduled-maintenances.json",
+        "/api/v2/scheduled-maintenances/upcoming.json", "/api/v2/scheduled-maintenances/active.json",
+    ]
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        for path in Self.paths {
+            router.get(RouterPath(path)) { request, _ in try self.serve(path, request) }
+            router.head(RouterPath(path)) { request, _ in try self.serve(path, request, headOnly: true) }
+        }
+        router.get("/incidents/:id") { request, context in
+            try self.serve("/incidents/\(try context.parameters.require("id"))", request)
+        }
+    }
+
+    func serve(_ path: String, _ request: Request, headOnly: Bool = false) throws -> Response {
+        guard let page = box.snapshot.pages[path] else {
+            if path.hasPrefix("/incidents/") { throw HTTPError(.notFound) }
+            throw APIError(status: .serviceUnavailable, code: "starting", message: "the status page is being built; try again in a moment")
+        }
+        if page.matches(ifNoneMatch: request.headers[.ifNoneMatch]) {
+            var headers = page.headers
+            headers[.contentLength] = nil
+            return Response(status: .notModified, headers: headers)
+        }
+        return Response(status: .ok, headers: page.headers, body: headOnly ? .init() : .init(byteBuffer: page.body))
+    }
+}

@@ -1,0 +1,120 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Where the CLI finds its server: flags, else BELAY_URL and BELAY_TOKEN, as gh and kubectl do.
+struct ClientOptions: ParsableArguments {
+    @Option(name: .long, help: "Belay server URL (env BELAY_URL; default http://127.0.0.1:8080).")
+    var url: String?
+
+    @Option(name: .long, help: "API token (env BELAY_TOKEN).")
+    var token: String?
+
+    @Flag(name: .long, help: "Print the server's JSON instead of a human summary.")
+    var json = false
+
+    func client() throws -> APIClient {
+        let base = url ?? Environment.value("BELAY_URL") ?? "http://127.0.0.1:8080"
+        guard let parsed = URL(string: base), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
+            throw CLIError(description: "the server URL must look like http://host:port (got '\(base)')")
+        }
+        guard let token = token ?? Environment.value("BELAY_TOKEN") else {
+            throw CLIError(description: "no API token: pass --token or set BELAY_TOKEN (create one with 'belay admin create-token')")
+        }
+        return APIClient(baseURL: base.hasSuffix("/") ? String(base.dropLast()) : base, token: token)
+    }
+}
+
+/// A failure the CLI reports as one line on stderr before exiting non-zero.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// A thin JSON client for /api/v1.
+struct APIClient {
+    let baseURL: String
+    let token: String
+
+    func get(_ path: String) async throws -> Data { try await send(.GET, path, body: Optional<[String: String]>.none) }
+    func post(_ path: String, _ body: some Encodable) async throws -> Data { try await send(.POST, path, body: body) }
+
+    func send(_ method: HTTPMethod, _ path: String, body: (some Encodable)?) async throws -> Data {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Accept", value: "application/json")
+        if let body {
+            let encoder = JSONEncoder()
+            encoder.dateEncodingStrategy = .iso8601
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(data: try encoder.encode(body)))
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        } catch {
+            throw CLIError(description: "cannot reach Belay at \(baseURL): \(error)")
+        }
+        let data = Data(buffer: try await response.body.collect(upTo: 64 << 20))
+        guard (200..<300).contains(Int(response.status.code)) else {
+            if let problem = try? JSONDecoder().decode(ErrorEnvelope.self, from: data) {
+                throw CLIError(description: "\(problem.error.message) (HTTP \(response.status.code) \(problem.error.code))")
+            }
+            throw CLIError(description: "server answered HTTP \(response.status.code)")
+        }
+        return data
+    }
+
+    struct ErrorEnvelope: Decodable {
+        struct Inner: Decodable {
+            var code: String
+            var message: String
+        }
+        var error: Inner
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            return (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)) ?? Date(timeIntervalSince1970: 0)
+        }
+        return try decoder.decode(T.self, from: data)
+    }
+}
+
+/// Prints the raw JSON, or the human rendering.
+func emit(_ data: Data, json: Bool, human: () throws -> String) throws {
+    if json {
+        print(String(decoding: data, as: UTF8.self))
+    } else {
+        print(try human())
+    }
+}
+
+/// Runs a client command, turning failures into a one-line message and exit code 1.
+func runClient(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as CLIError {
+        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+        throw ExitCode.failure
+    }
+}
+
+/// Splits "a,b,c" into trimmed, non-empty parts.
+func commaList(_ text: String?) -> [String] {
+    (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+}
+
+/// Lays rows out in columns for a terminal.
+func table(_ header: [String], _ rows: [[String]]) -> String {
+    let all = [header] + rows
+    let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+    return all.map { row in
+        row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            .trimmingCharacters(in: .whitespaces)
+    }.joined(separator: "\n")
+}

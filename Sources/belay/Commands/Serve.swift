@@ -1,0 +1,140 @@
+import ArgumentParser
+import BelayCore
+import BelaySQLite
+import BelayServer
+import Foundation
+import Hummingbird
+import Logging
+
+/// Options every command that opens the data directory shares. Flags win over BELAY_* variables.
+struct DataOptions: ParsableArguments {
+    @Option(name: .long, help: "Directory holding Belay's data (env BELAY_DATA; default ./belay-data).")
+    var data: String?
+
+    @Option(name: .long, help: "SQLite synchronous mode: full (survives power loss) or normal (env BELAY_SYNCHRONOUS; default full).")
+    var synchronous: String?
+
+    var directory: URL {
+        URL(fileURLWithPath: data ?? Environment.value("BELAY_DATA") ?? "./belay-data")
+    }
+
+    func synchronousMode() throws -> AppDatabase.Synchronous {
+        let raw = (synchronous ?? Environment.value("BELAY_SYNCHRONOUS") ?? "full").uppercased()
+        guard let mode = AppDatabase.Synchronous(rawValue: raw) else {
+            throw ValidationError("--synchronous must be full, normal or off (got '\(raw.lowercased())')")
+        }
+        return mode
+    }
+
+    func open() throws -> AppDatabase {
+        do {
+            return try AppDatabase.open(directory: directory, synchronous: try synchronousMode())
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            throw ValidationError("cannot open the data directory \(directory.path): \(error)")
+        }
+    }
+}
+
+enum Environment {
+    static func value(_ name: String) -> String? {
+        guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
+        return value
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the Belay server and public status page.")
+
+    @Option(name: .long, help: "Address to listen on (env BELAY_HOST; default 127.0.0.1).")
+    var host: String?
+
+    @Option(name: .long, help: "Port to listen on (env BELAY_PORT; default 8080).")
+    var port: Int?
+
+    @OptionGroup var dataOptions: DataOptions
+
+    @Option(name: .long, help: "Name shown on the status page (env BELAY_PAGE_NAME; default 'Belay Status').")
+    var pageName: String?
+
+    @Option(name: .long, help: "Public address of the status page, used in feeds and JSON links (env BELAY_PUBLIC_URL).")
+    var publicURL: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (env BELAY_LOG_LEVEL; default info).")
+    var logLevel: String?
+
+    func run() async throws {
+        let levelName = logLevel ?? Environment.value("BELAY_LOG_LEVEL") ?? "info"
+        guard let level = Logger.Level(rawValue: levelName) else { throw ValidationError("unknown log level '\(levelName)'") }
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+        let logger = Logger(label: "belay")
+
+        var configuration = ServerConfiguration()
+        configuration.host = host ?? Environment.value("BELAY_HOST") ?? configuration.host
+        if let port = try port ?? Environment.value("BELAY_PORT").map(Self.parsePort) { configuration.port = port }
+        guard (0...65535).contains(configuration.port) else { throw ValidationError("port must be 0-65535") }
+        configuration.pageName = pageName ?? Environment.value("BELAY_PAGE_NAME") ?? configuration.pageName
+        configuration.publicURL = publicURL ?? Environment.value("BELAY_PUBLIC_URL")
+
+        let database = try dataOptions.open()
+        let mode = try dataOptions.synchronousMode()
+        logger.info("opened database", metadata: ["path": "\(dataOptions.directory.path)", "synchronous": "\(mode.rawValue)"])
+        if try await !database.hasActiveToken(role: .admin) {
+            let (_, secret) = try await TokenSecrets.issue(name: "first-admin", role: .admin, store: database, now: Date())
+            // Written unbuffered so it reaches a redirected stdout at once.
+            FileHandle.standardOutput.write(Data(
+                """
+
+                ==============================================================
+                 Belay has no admin yet. This admin token is shown only once:
+
+                   \(secret)
+
+                 Use it as: export BELAY_TOKEN=\(secret)
+                ==============================================================
+
+                """.utf8))
+        }
+        let app = try await BelayApp.build(store: database, configuration: configuration, logger: logger)
+        logger.info("serving", metadata: ["url": "http://\(configuration.host):\(configuration.port)"])
+        try await app.application(logger: logger).runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        logger.info("stopped")
+    }
+
+    static func parsePort(_ text: String) throws -> Int {
+        guard let port = Int(text) else { throw ValidationError("BELAY_PORT must be a number (got '\(text)')") }
+        return port
+    }
+}
+
+struct Admin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Administer a Belay data directory directly (no server needed).", subcommands: [CreateToken.self])
+
+    struct CreateToken: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "create-token", abstract: "Create an API token; prints it alone on the last line.")
+
+        @Option(name: .long, help: "admin, responder or viewer.")
+        var role: AccessRole
+
+        @Option(name: .long, help: "A name to recognise the token by.")
+        var name: String?
+
+        @OptionGroup var dataOptions: DataOptions
+
+        func run() async throws {
+            let database = try dataOptions.open()
+            let name = name ?? "\(role.rawValue)-\(Int(Date().timeIntervalSince1970))"
+            let (token, secret) = try await TokenSecrets.issue(name: name, role: role, store: database, now: Date())
+            print("Created \(token.role.rawValue) token '\(token.name)' (id \(token.id)). It is shown only once:")
+            print(secret)
+        }
+    }
+}
+
+extension AccessRole: ExpressibleByArgument {}
+extension Severity: ExpressibleByArgument {}
+extension Impact: ExpressibleByArgument {}
+extension IncidentStatus: ExpressibleByArgument {}
