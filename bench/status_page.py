@@ -183,11 +183,12 @@ class Api:
                     self.conn.close()
                     self.conn = None
                 return resp.status, raw
-            except (http.client.HTTPException, OSError):
+            except (http.client.HTTPException, OSError) as e:
                 self.conn.close()
                 self.conn = None
                 if attempt == 2:
-                    raise
+                    die("POST %s: %r (is belay serve still running?)" % (path, e))
+                time.sleep(0.2)
 
 
 def die(msg):
