@@ -24,8 +24,11 @@ struct PublicController {
     }
 
     func serve(_ path: String, _ request: Request, headOnly: Bool = false) throws -> Response {
-        guard let page = box.snapshot.pages[path] else {
-            if path.hasPrefix("/incidents/") { throw HTTPError(.notFound) }
+        let snapshot = box.snapshot
+        guard let page = snapshot.pages[path] else {
+            if path.hasPrefix("/incidents/"), let notFound = snapshot.pages["/404"] {
+                return Response(status: .notFound, headers: notFound.headers, body: .init(byteBuffer: notFound.body))
+            }
             throw APIError(status: .serviceUnavailable, code: "starting", message: "the status page is being built; try again in a moment")
         }
         if page.matches(ifNoneMatch: request.headers[.ifNoneMatch]) {

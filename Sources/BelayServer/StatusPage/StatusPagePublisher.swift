@@ -49,8 +49,9 @@ public actor StatusPagePublisher: Service {
     }
 
     public func run() async throws {
-        try await rebuild()
+        // Subscribe before the first build so a write landing during it still triggers a rebuild.
         let changes = store.changes.stream()
+        try await rebuild()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await _ in changes.cancelOnGracefulShutdown() {
