@@ -284,6 +284,11 @@ extension AppDatabase: BelayStore {
         try await write { db in
             guard var record = try TokenRecord.fetchOne(db, key: id) else { throw DomainError.notFound(what: "token", id: String(id)) }
             if record.revokedAt == nil {
+                let admins = try TokenRecord.filter(Column("role") == AccessRole.admin.rawValue && Column("revokedAt") == nil).fetchCount(db)
+                if record.role == AccessRole.admin.rawValue && admins <= 1 {
+                    throw DomainError.conflict(
+                        code: "last_admin", message: "this is the last admin token; create another admin token before revoking it")
+                }
                 record.revokedAt = now
                 try record.update(db)
             }

@@ -128,9 +128,13 @@ import Testing
         let token = try await database.createToken(APIToken(name: "ci", role: .admin, tokenHash: "abc", createdAt: now))
         #expect(try await database.token(hash: "abc")?.id == token.id)
         #expect(try await database.hasActiveToken(role: .admin))
+        // The only admin token cannot go: nobody could administer Belay through the API afterwards.
+        await #expect(throws: DomainError.self) { _ = try await database.revokeToken(id: token.id, now: now) }
+        let second = try await database.createToken(APIToken(name: "ops", role: .admin, tokenHash: "def", createdAt: now))
         _ = try await database.revokeToken(id: token.id, now: now)
         #expect(try await database.token(hash: "abc")?.isRevoked == true)
-        #expect(try await database.hasActiveToken(role: .admin) == false)
+        #expect(try await database.hasActiveToken(role: .admin))
+        await #expect(throws: DomainError.self) { _ = try await database.revokeToken(id: second.id, now: now) }
     }
 
     @Test func everyCommittedWriteSignalsAndFailedOnesDoNot() async throws {

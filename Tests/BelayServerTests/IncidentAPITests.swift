@@ -5,6 +5,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import NIOCore
 import Testing
 
 @Suite struct IncidentAPITests {
@@ -165,6 +166,46 @@ import Testing
         }
     }
 
+    @Test func theLastAdminTokenCannotBeRevoked() async throws {
+        let harness = try await Harness.make()
+        try await harness.run { client, _ in
+            let tokens = try await harness.database.tokens()
+            let adminID = try #require(tokens.first { $0.role == .admin }?.id)
+            let refused = try await client.send(.delete, "/api/v1/tokens/\(adminID)", token: harness.admin)
+            #expect(refused.status == .conflict)
+            #expect(refused.errorCode == "last_admin")
+            #expect(try await client.send(.get, "/api/v1/tokens", token: harness.admin).status == .ok)
+        }
+    }
+
+    @Test func aResolvedIncidentKeepsItsImpactUntilReopened() async throws {
+        let harness = try await Harness.make()
+        try await harness.run { client, _ in
+            try await Self.addComponents(client, token: harness.admin)
+            let id = try #require(try await client.send(
+                .post, "/api/v1/incidents", token: harness.responder, json: ["title": "t", "severity": "sev3", "components": [["slug": "api"]]]
+            ).object()["id"] as? String)
+            _ = try await client.send(.post, "/api/v1/incidents/\(id)/resolve", token: harness.responder)
+            let change = try await client.send(.put, "/api/v1/incidents/\(id)/impact", token: harness.responder, json: ["components": [["slug": "website"]]])
+            #expect(change.status == .conflict)
+            #expect(try await harness.database.incident(id: Int64(id)!)?.impacts.map(\.slug) == ["api"])
+        }
+    }
+
+    @Test func aBodyStreamedPastTheLimitWithoutContentLengthIsA413() async throws {
+        let harness = try await Harness.make(maxBodyBytes: 1024)
+        try await harness.run { client, _ in
+            // No Content-Length: HummingbirdTesting sends the body as given; the reader must stop at the limit.
+            let big = "{\"title\":\"" + String(repeating: "x", count: 4096) + "\",\"severity\":\"sev1\"}"
+            let response = try await client.execute(
+                uri: "/api/v1/incidents", method: .post,
+                headers: [.authorization: "Bearer \(harness.responder)", .contentType: "application/json", .transferEncoding: "chunked"],
+                body: ByteBuffer(string: big))
+            #expect(response.status == .contentTooLarge)
+            #expect(response.errorCode == "too_large")
+        }
+    }
+
     @Test func maintenanceCanBeScheduledAndCancelledOnlyBeforeItStarts() async throws {
         let harness = try await Harness.make()
         try await harness.run { client, _ in
@@ -180,6 +221,8 @@ import Testing
             #expect(try cancelled.object()["status"] as? String == "cancelled")
             let again = try await client.send(.post, "/api/v1/maintenance/\(id)/start", token: harness.responder)
             #expect(again.status == .conflict)
+            let late = try await client.send(.post, "/api/v1/maintenance/\(id)/updates", token: harness.responder, json: ["message": "still cancelled"])
+            #expect(late.status == .conflict)
             let backwards = try await client.send(
                 .post, "/api/v1/maintenance", token: harness.responder, json: ["title": "x", "scheduledStart": end, "scheduledEnd": start])
             #expect(backwards.status == .unprocessableContent)

@@ -108,7 +108,7 @@ import Testing
             let components = summary["components"]!.arrayValue
             #expect(components.first { $0["id"] == .string("api") }?["status"] == .string("major_outage"))
             #expect(components.first { $0["id"] == .string("database") }?["status"] == .string("under_maintenance"))
-            #expect(Set(components.first { $0["id"] == .string("group-core") }?["components"]?.arrayValue.compactMap(\.stringValue) ?? []) == ["database", "api"])
+            #expect(Set(components.first { $0["name"] == .string("Core") && $0["group"] == .bool(true) }?["components"]?.arrayValue.compactMap(\.stringValue) ?? []) == ["database", "api"])
             #expect(!components.contains { $0["id"] == .string("secrets") })
             let incidents = summary["incidents"]!.arrayValue
             #expect(incidents.map { $0["name"] } == [.string("Elevated errors")])

@@ -75,7 +75,8 @@ extension Incident {
         if milestones.resolvedAt != nil {
             throw DomainError.invalid(field: "resolvedAt", message: "a new incident cannot be resolved")
         }
-        milestones.detectedAt = milestones.detectedAt ?? now
+        // Detection cannot come after acknowledgement, so an earlier acknowledgement pulls the default back.
+        milestones.detectedAt = milestones.detectedAt ?? min(now, milestones.acknowledgedAt ?? now)
         milestones.acknowledgedAt = milestones.acknowledgedAt ?? max(now, milestones.detectedAt!)
         milestones.impactStartedAt = milestones.impactStartedAt ?? milestones.detectedAt
         if draft.status == .monitoring { milestones.mitigatedAt = milestones.mitigatedAt ?? now }
@@ -216,6 +217,9 @@ extension Incident {
 
     /// Replaces the set of affected components and their impact.
     public mutating func setImpacts(_ newImpacts: [ComponentImpact], knownComponents: Set<String>, author: String, now: Date) throws -> [TimelineEntry] {
+        guard isOpen else {
+            throw DomainError.conflict(code: "incident_resolved", message: "the incident is resolved; reopen it to change its impact")
+        }
         try IncidentLifecycle.validateImpacts(newImpacts, known: knownComponents)
         let changes = Incident.componentChanges(from: impacts, to: newImpacts)
         guard !changes.isEmpty else { return [] }

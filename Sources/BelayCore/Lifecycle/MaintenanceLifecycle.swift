@@ -58,7 +58,11 @@ extension MaintenanceWindow {
     /// A message about the window without changing its status.
     public mutating func postUpdate(message: String, author: String, now: Date) throws {
         try Validate.text(message, field: "message", max: IncidentLifecycle.maxMessage)
-        updates.append(MaintenanceUpdate(status: effectiveStatus(at: now), body: message, author: author, createdAt: now))
+        let current = effectiveStatus(at: now)
+        guard !current.isFinished else {
+            throw DomainError.conflict(code: "invalid_transition", message: "maintenance is \(current.rawValue); it takes no more updates")
+        }
+        updates.append(MaintenanceUpdate(status: current, body: message, author: author, createdAt: now))
         updatedAt = now
     }
 

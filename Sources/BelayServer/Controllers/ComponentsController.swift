@@ -41,7 +41,7 @@ struct ComponentsController {
         let now = clock.now
         let component = try await store.createComponent(
             Component(
-                slug: input.slug, name: input.name, description: input.description ?? "", group: input.group, isPublic: input.isPublic ?? true,
+                slug: input.slug, name: input.name, description: input.description ?? "", group: Self.normalizedGroup(input.group), isPublic: input.isPublic ?? true,
                 position: input.position ?? 0, dependsOn: input.dependsOn ?? [], createdAt: now, updatedAt: now))
         return EditedResponse(status: .created, response: ComponentDTO(component, status: .operational))
     }
@@ -54,13 +54,19 @@ struct ComponentsController {
         let component = try await store.updateComponent(slug: slug) { component in
             if let name = patch.name { component.name = name }
             if let description = patch.description { component.description = description }
-            if let group = patch.group { component.group = group.isEmpty ? nil : group }
+            if let group = patch.group { component.group = Self.normalizedGroup(group) }
             if let isPublic = patch.isPublic { component.isPublic = isPublic }
             if let position = patch.position { component.position = position }
             if let dependsOn = patch.dependsOn { component.dependsOn = dependsOn }
             component.updatedAt = now
         }
         return ComponentDTO(component, status: try await statuses()[slug] ?? .operational)
+    }
+
+    /// An empty or blank group means "no group", on create and update alike.
+    static func normalizedGroup(_ group: String?) -> String? {
+        guard let group, !group.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
+        return group
     }
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {

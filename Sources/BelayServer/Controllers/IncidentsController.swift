@@ -90,6 +90,7 @@ struct IncidentsController {
     }
 
     @Sendable func patch(_ request: Request, context: AppRequestContext) async throws -> IncidentDTO {
+        _ = try context.require(.responder)
         let input = try await request.decode(as: IncidentPatch.self, context: context)
         return try await change(context) { incident, _, author, now in
             var entries: [TimelineEntry] = []
@@ -101,6 +102,7 @@ struct IncidentsController {
     }
 
     @Sendable func postUpdate(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<IncidentDTO> {
+        _ = try context.require(.responder)
         let input = try await request.decode(as: UpdateInput.self, context: context)
         let incident = try await change(context) { incident, known, author, now in
             try incident.postUpdate(
@@ -111,6 +113,7 @@ struct IncidentsController {
     }
 
     @Sendable func changeStatus(_ request: Request, context: AppRequestContext) async throws -> IncidentDTO {
+        _ = try context.require(.responder)
         let input = try await request.decode(as: StatusInput.self, context: context)
         return try await change(context) { incident, _, author, now in
             try incident.changeStatus(to: input.status, at: input.at, author: author, now: now)
@@ -118,13 +121,15 @@ struct IncidentsController {
     }
 
     @Sendable func setImpact(_ request: Request, context: AppRequestContext) async throws -> IncidentDTO {
+        _ = try context.require(.responder)
         let input = try await request.decode(as: ImpactInput.self, context: context)
         return try await change(context) { incident, known, author, now in
-            try incident.setImpacts(input.components.map(\.value), knownComponents: known, author: author, now: now)
+            return try incident.setImpacts(input.components.map(\.value), knownComponents: known, author: author, now: now)
         }
     }
 
     @Sendable func setMilestone(_ request: Request, context: AppRequestContext) async throws -> IncidentDTO {
+        _ = try context.require(.responder)
         let raw = try context.parameters.require("milestone")
         guard let milestone = Milestone(rawValue: raw) else {
             throw DomainError.notFound(what: "milestone", id: raw)
@@ -136,6 +141,7 @@ struct IncidentsController {
     }
 
     @Sendable func setRoles(_ request: Request, context: AppRequestContext) async throws -> IncidentDTO {
+        _ = try context.require(.responder)
         let input = try await request.decode(as: [String: String?].self, context: context)
         var assignments: [(Role, String?)] = []
         for (key, person) in input.sorted(by: { $0.key < $1.key }) {
@@ -151,6 +157,7 @@ struct IncidentsController {
     }
 
     @Sendable func resolve(_ request: Request, context: AppRequestContext) async throws -> IncidentDTO {
+        _ = try context.require(.responder)
         let input = try await decodeOptional(ResolveInput.self, request, context) ?? ResolveInput()
         return try await change(context) { incident, known, author, now in
             if let message = input.message {
@@ -161,6 +168,7 @@ struct IncidentsController {
     }
 
     @Sendable func reopen(_ request: Request, context: AppRequestContext) async throws -> IncidentDTO {
+        _ = try context.require(.responder)
         let input = try await decodeOptional(ReopenInput.self, request, context) ?? ReopenInput()
         return try await change(context) { incident, _, author, now in
             try incident.reopen(to: input.status ?? .investigating, reason: input.reason, author: author, now: now)

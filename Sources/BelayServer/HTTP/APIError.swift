@@ -47,6 +47,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             default:
                 return APIError(status: error.status, code: "bad_request", message: error.body ?? error.status.reasonPhrase)
             }
+        case is NIOTooManyBytesError:
+            return APIError(status: .contentTooLarge, code: "too_large", message: "the request body is larger than the limit")
         default:
             return nil
         }

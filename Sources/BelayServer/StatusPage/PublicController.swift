@@ -21,13 +21,16 @@ struct PublicController {
         router.get("/incidents/:id") { request, context in
             try self.serve("/incidents/\(try context.parameters.require("id"))", request)
         }
+        router.head("/incidents/:id") { request, context in
+            try self.serve("/incidents/\(try context.parameters.require("id"))", request, headOnly: true)
+        }
     }
 
     func serve(_ path: String, _ request: Request, headOnly: Bool = false) throws -> Response {
         let snapshot = box.snapshot
         guard let page = snapshot.pages[path] else {
             if path.hasPrefix("/incidents/"), let notFound = snapshot.pages["/404"] {
-                return Response(status: .notFound, headers: notFound.headers, body: .init(byteBuffer: notFound.body))
+                return Response(status: .notFound, headers: notFound.headers, body: headOnly ? .init() : .init(byteBuffer: notFound.body))
             }
             throw APIError(status: .serviceUnavailable, code: "starting", message: "the status page is being built; try again in a moment")
         }

@@ -1,4 +1,5 @@
 import BelayCore
+import Crypto
 import Foundation
 import HTTPTypes
 import Mustache
@@ -128,8 +129,10 @@ struct StatuspageV2Builder {
         return StatuspageV2.Page(id: pageID, name: configuration.pageName, url: configuration.baseURL, time_zone: "Etc/UTC", updated_at: latest)
     }
 
+    /// Groups have no id of their own; derive one from the exact name. The underscore keeps it apart from
+    /// every component slug, which may not contain one.
     static func groupID(_ name: String) -> String {
-        "group-" + name.lowercased().map { $0.isLetter || $0.isNumber ? String($0) : "-" }.joined()
+        "grp_" + SHA256.hash(data: Data(name.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
     }
 
     func component(_ component: Component) -> StatuspageV2.Component {
@@ -216,7 +219,8 @@ struct StatuspageV2Builder {
                 updated_at: update.createdAt, display_at: update.createdAt, affected_components: nil, deliver_notifications: true,
                 custom_tweet: nil, tweet_id: nil)
         }
-        let resolvedAt: Date? = status.isFinished ? (window.autoTransitions ? window.scheduledEnd : window.updatedAt) : nil
+        let finishedAt = window.updates.last { $0.status.isFinished }?.createdAt
+        let resolvedAt: Date? = status.isFinished ? (finishedAt ?? window.scheduledEnd) : nil
         return StatuspageV2.Incident(
             id: id, name: window.title, status: Self.v2Status(status), created_at: window.createdAt, updated_at: window.updatedAt,
             monitoring_at: nil, resolved_at: resolvedAt, impact: "maintenance", shortlink: "\(configuration.baseURL)/history#maintenance-\(window.id)",
