@@ -37,6 +37,15 @@ struct APIClient {
     let baseURL: String
     let token: String
 
+    /// One client for the life of the process. It fails at once when nothing listens, rather than
+    /// retrying until the request deadline as the shared client does.
+    static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(5), read: .seconds(30))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
     func get(_ path: String) async throws -> Data { try await send(.GET, path, body: Optional<[String: String]>.none) }
     func post(_ path: String, _ body: some Encodable) async throws -> Data { try await send(.POST, path, body: body) }
 
@@ -53,7 +62,7 @@ struct APIClient {
         }
         let response: HTTPClientResponse
         do {
-            response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            response = try await Self.http.execute(request, timeout: .seconds(30))
         } catch {
             throw CLIError(description: "cannot reach Belay at \(baseURL): \(error)")
         }

@@ -1,0 +1,127 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Testing
+
+/// Drives the real `belay` binary: the server, the offline admin command and the CLI client.
+@Suite(.serialized) struct CommandLineTests {
+    @Test func declaringThroughTheCLIReachesEveryPublicViewWithinASecond() async throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("belay-e2e-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+
+        let created = try BelayBinary.run(["admin", "create-token", "--role", "admin", "--name", "e2e", "--data", data.path])
+        #expect(created.status == 0, "\(created.stderr)")
+        let token = created.lastLine
+        #expect(token.hasPrefix("belay_"))
+
+        let server = try ServerProcess(data: data)
+        try await server.start()
+        #expect(!server.stdout.contains("belay_"), "no first-run token when an admin already exists")
+        let env = ["BELAY_URL": server.baseURL, "BELAY_TOKEN": token]
+
+        #expect(try BelayBinary.run(["component", "add", "--slug", "api", "--name", "API", "--group", "Core"], environment: env).status == 0)
+        let web = try BelayBinary.run(["component", "add", "--slug", "web", "--name", "Website", "--depends-on", "api"], environment: env)
+        #expect(web.status == 0, "\(web.stderr)")
+        let list = try BelayBinary.run(["component", "list"], environment: env)
+        #expect(list.stdout.contains("web") && list.stdout.contains("api"))
+
+        let title = "Elevated errors on the API"
+        let declared = try BelayBinary.run(
+            ["incident", "declare", "--title", title, "--severity", "sev2", "--component", "api,web", "--impact", "partial_outage",
+             "--message", "We're experiencing an elevated level of errors and are investigating."],
+            environment: env)
+        #expect(declared.status == 0, "\(declared.stderr)")
+        let id = declared.lastLine
+        #expect(Int(id) != nil, "last line should be the id, got '\(id)'")
+        let declaredAt = ContinuousClock.now
+
+        // Within a second the incident is on the page, in the Statuspage summary and in the Atom feed.
+        var onPage = false, inSummary = false, inFeed = false
+        while ContinuousClock.now - declaredAt < .seconds(1) && !(onPage && inSummary && inFeed) {
+            onPage = try await HTTP.get(server.baseURL + "/").text.contains(title)
+            inSummary = try await HTTP.get(server.baseURL + "/api/v2/summary.json").text.contains(title)
+            inFeed = try await HTTP.get(server.baseURL + "/history.atom").text.contains(title)
+        }
+        #expect(onPage && inSummary && inFeed, "page \(onPage), summary \(inSummary), feed \(inFeed)")
+
+        let summary = try JSONSerialization.jsonObject(with: try await HTTP.get(server.baseURL + "/api/v2/summary.json").body) as! [String: Any]
+        let incidents = summary["incidents"] as! [[String: Any]]
+        #expect(incidents.first?["id"] as? String == id)
+        #expect(incidents.first?["status"] as? String == "investigating")
+        #expect((summary["status"] as? [String: Any])?["indicator"] as? String == "major")
+
+        let atom = try await HTTP.get(server.baseURL + "/history.atom")
+        #expect(atom.header("content-type") == "application/atom+xml; charset=utf-8")
+        let parser = XMLParser(data: atom.body)
+        #expect(parser.parse(), "Atom feed is not well-formed: \(String(describing: parser.parserError))")
+
+        // Resolve, then an invalid transition: non-zero exit, a clear message, nothing changed.
+        let resolved = try BelayBinary.run(["incident", "update", id, "--status", "resolved", "--message", "Fixed."], environment: env)
+        #expect(resolved.status == 0, "\(resolved.stderr)")
+        let before = try BelayBinary.run(["incident", "show", id, "--json"], environment: env).stdout
+        let invalid = try BelayBinary.run(["incident", "update", id, "--status", "monitoring", "--message", "Hmm"], environment: env)
+        #expect(invalid.status != 0)
+        #expect(invalid.stderr.contains("409") && invalid.stderr.contains("invalid_transition"), "\(invalid.stderr)")
+        #expect(try BelayBinary.run(["incident", "show", id, "--json"], environment: env).stdout == before)
+
+        let open = try BelayBinary.run(["incident", "list", "--open"], environment: env)
+        #expect(open.stdout.contains("No open incidents"))
+
+        // SIGTERM stops the server cleanly, and the data is there on the next start.
+        #expect(try await server.terminate() == 0)
+        #expect(server.stderr.contains("\"msg\":\"stopped\""))
+        let again = try ServerProcess(data: data)
+        try await again.start()
+        let history = try await HTTP.get(again.baseURL + "/history").text
+        #expect(history.contains(title))
+        _ = try await again.terminate()
+    }
+
+    @Test func theFirstStartPrintsAOneTimeAdminTokenThatWorks() async throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("belay-e2e-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let server = try ServerProcess(data: data)
+        try await server.start()
+        let range = try #require(server.stdout.range(of: #"belay_[A-Za-z0-9_-]+"#, options: .regularExpression))
+        let token = String(server.stdout[range])
+        let env = ["BELAY_URL": server.baseURL, "BELAY_TOKEN": token]
+        #expect(try BelayBinary.run(["component", "add", "--slug", "api", "--name", "API"], environment: env).status == 0)
+        _ = try await server.terminate()
+
+        // The second start has an admin already and prints no new token.
+        let second = try ServerProcess(data: data)
+        try await second.start()
+        #expect(!second.stdout.contains("belay_"))
+        _ = try await second.terminate()
+    }
+
+    @Test func theCLIRefusesBadInputWithAMessageAndNonZeroExit() async throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("belay-e2e-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let token = try BelayBinary.run(["admin", "create-token", "--role", "viewer", "--data", data.path]).lastLine
+        let badRole = try BelayBinary.run(["admin", "create-token", "--role", "emperor", "--data", data.path])
+        #expect(badRole.status != 0)
+        #expect(badRole.stderr.contains("emperor"))
+
+        let noServer = try BelayBinary.run(["incident", "list"], environment: ["BELAY_URL": "http://127.0.0.1:1", "BELAY_TOKEN": token])
+        #expect(noServer.status == 1)
+        #expect(noServer.stderr.contains("cannot reach Belay"))
+        let noToken = try BelayBinary.run(["incident", "list"], environment: ["BELAY_URL": "http://127.0.0.1:1", "BELAY_TOKEN": ""])
+        #expect(noToken.status != 0)
+        #expect(noToken.stderr.contains("BELAY_TOKEN"))
+
+        let server = try ServerProcess(data: data)
+        try await server.start()
+        let env = ["BELAY_URL": server.baseURL, "BELAY_TOKEN": token]
+        let forbidden = try BelayBinary.run(["incident", "declare", "--title", "x", "--severity", "sev3"], environment: env)
+        #expect(forbidden.status == 1)
+        #expect(forbidden.stderr.contains("403"))
+        let badSeverity = try BelayBinary.run(["incident", "declare", "--title", "x", "--severity", "sev9"], environment: env)
+        #expect(badSeverity.status != 0)
+        #expect(badSeverity.stderr.contains("sev9"))
+        let badID = try BelayBinary.run(["incident", "show", "../../etc"], environment: env)
+        #expect(badID.status != 0)
+        _ = try await server.terminate()
+    }
+}
