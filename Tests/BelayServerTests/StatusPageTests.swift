@@ -1,4 +1,5 @@
 import BelayCore
+import CompressNIO
 import BelayServer
 import BelayTestSupport
 import Foundation
@@ -236,6 +237,38 @@ import Testing
             let summary = try JSONValue.parse(Data(buffer: try await client.send(.get, "/api/v2/summary.json", token: nil).body))
             let names = Set(summary["incidents"]!.arrayValue.compactMap { $0["name"]?.stringValue })
             #expect(names == Set(Fixtures.hostileStrings))
+        }
+    }
+}
+
+@Suite struct CompressionTests {
+    @Test(arguments: [
+        ("gzip", true), ("gzip, deflate, br", true), ("br;q=1.0, gzip;q=0.8", true), ("*", true), ("gzip;q=0", false),
+        ("identity", false), ("deflate", false), ("GZIP", true),
+    ])
+    func acceptEncodingIsReadAsBrowsersSendIt(header: String, expected: Bool) {
+        #expect(CachedPage.acceptsGzip(header) == expected)
+    }
+
+    @Test func browsersGetTheSameBytesGzippedWithTheirOwnETag() async throws {
+        let harness = try await Harness.make()
+        try await harness.run { client, publisher in
+            try await StatusPageTests.populate(client, harness)
+            try await publisher.rebuild()
+            for path in ["/", "/api/v2/summary.json", "/history.atom"] {
+                let plain = try await client.send(.get, path, token: nil)
+                let zipped = try await client.send(.get, path, token: nil, headers: [.acceptEncoding: "gzip, deflate, br"])
+                #expect(plain.headers[.contentEncoding] == nil)
+                #expect(zipped.headers[.contentEncoding] == "gzip")
+                #expect(zipped.headers[.vary] == "Accept-Encoding" && plain.headers[.vary] == "Accept-Encoding")
+                #expect(zipped.body.readableBytes < plain.body.readableBytes)
+                #expect(zipped.headers[.eTag] != plain.headers[.eTag])
+                var compressed = zipped.body
+                var inflated = try compressed.decompress(with: .gzip())
+                #expect(inflated.readString(length: inflated.readableBytes) == plain.text)
+                let cached = try await client.send(.get, path, token: nil, headers: [.acceptEncoding: "gzip", .ifNoneMatch: zipped.headers[.eTag]!])
+                #expect(cached.status == .notModified)
+            }
         }
     }
 }

@@ -34,11 +34,15 @@ struct PublicController {
             }
             throw APIError(status: .serviceUnavailable, code: "starting", message: "the status page is being built; try again in a moment")
         }
-        if page.matches(ifNoneMatch: request.headers[.ifNoneMatch]) {
-            var headers = page.headers
+        var (body, etag, headers) = (page.body, page.etag, page.headers)
+        if let gzip = page.gzip, CachedPage.acceptsGzip(request.headers[.acceptEncoding]) {
+            (body, etag, headers) = gzip
+        }
+        if CachedPage.matches(etag, ifNoneMatch: request.headers[.ifNoneMatch]) {
             headers[.contentLength] = nil
+            headers[.contentEncoding] = nil
             return Response(status: .notModified, headers: headers)
         }
-        return Response(status: .ok, headers: page.headers, body: headOnly ? .init() : .init(byteBuffer: page.body))
+        return Response(status: .ok, headers: headers, body: headOnly ? .init() : .init(byteBuffer: body))
     }
 }

@@ -1,29 +1,65 @@
+import CompressNIO
 import Crypto
 import Foundation
 import HTTPTypes
 import NIOCore
 import Synchronization
 
-/// One public response, rendered once when data changed and then served as is.
+/// One public response, rendered once when data changed and then served as is, with a gzip copy
+/// made at the same time for clients that accept it (every browser does).
 public struct CachedPage: Sendable {
     public let body: ByteBuffer
     public let etag: String
     public let headers: HTTPFields
+    /// The gzip-compressed body and its headers, when compressing saves bytes.
+    public let gzip: (body: ByteBuffer, etag: String, headers: HTTPFields)?
+
+    /// Bodies smaller than this go out as they are; compressing them saves too little.
+    static let compressionThreshold = 1024
 
     init(bytes: [UInt8], contentType: String, cacheControl: String, extraHeaders: HTTPFields = [:]) {
         body = ByteBuffer(bytes: bytes)
         let digest = SHA256.hash(data: bytes)
-        etag = "\"" + digest.prefix(12).map { String(format: "%02x", $0) }.joined() + "\""
+        let tag = digest.prefix(12).map { String(format: "%02x", $0) }.joined()
+        etag = "\"" + tag + "\""
         var headers = extraHeaders
         headers[.contentType] = contentType
         headers[.cacheControl] = cacheControl
         headers[.eTag] = etag
+        headers[.vary] = "Accept-Encoding"
         headers[.contentLength] = String(bytes.count)
         self.headers = headers
+
+        var source = body
+        if bytes.count >= Self.compressionThreshold, let compressed = try? source.compress(with: .gzip()),
+            compressed.readableBytes < bytes.count
+        {
+            // A different representation needs a different strong ETag.
+            let gzipTag = "\"" + tag + "-gzip\""
+            var gzipHeaders = headers
+            gzipHeaders[.eTag] = gzipTag
+            gzipHeaders[.contentEncoding] = "gzip"
+            gzipHeaders[.contentLength] = String(compressed.readableBytes)
+            gzip = (compressed, gzipTag, gzipHeaders)
+        } else {
+            gzip = nil
+        }
+    }
+
+    /// Whether an Accept-Encoding header admits gzip, by name or by `*`, with a quality above zero.
+    public static func acceptsGzip(_ acceptEncoding: String?) -> Bool {
+        guard let acceptEncoding else { return false }
+        for part in acceptEncoding.split(separator: ",") {
+            let pieces = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            guard let coding = pieces.first, coding == "gzip" || coding == "*" else { continue }
+            let quality = pieces.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) } ?? 1
+            return quality > 0
+        }
+        return false
     }
 
     /// True when an If-None-Match header names this page's current ETag (or is `*`).
-    public func matches(ifNoneMatch: String?) -> Bool {
+    public static func matches(_ etag: String, ifNoneMatch: String?) -> Bool {
         guard let ifNoneMatch else { return false }
         for candidate in ifNoneMatch.split(separator: ",") {
             var tag = candidate.trimmingCharacters(in: .whitespaces)
