@@ -8,10 +8,15 @@ Subcommands:
   seed                           create components + 5 active incidents through Belay's API
   wait-snapshot                  poll /api/v2/summary.json until the seeded data is visible
   record                         parse one wrk output and append it to STATE/runs.jsonl
+  scenario-info                  write what was served in one scenario (sizes, hashes, headers)
   report                         print the result table and write the JSON result file
+
+Every measurement has a mode: "identity" (no Accept-Encoding, plain bytes) or
+"gzip" (Accept-Encoding: gzip, Belay's precompressed bytes on both servers).
 """
 
 import argparse
+import hashlib
 import http.client
 import json
 import os
@@ -356,6 +361,18 @@ def parse_wrk(text):
     return out
 
 
+def header_value(path, name):
+    """Value of the last `name` header in a curl -D dump (None if absent or no file)."""
+    value = None
+    if path and os.path.exists(path):
+        with open(path, "rb") as f:
+            for line in f.read().decode("latin-1").splitlines():
+                key, sep, val = line.partition(":")
+                if sep and key.strip().lower() == name.lower():
+                    value = val.strip()
+    return value
+
+
 def cmd_record(args):
     with open(args.wrk) as f:
         text = f.read()
@@ -368,11 +385,14 @@ def cmd_record(args):
     row = {
         "scenario": args.scenario,
         "endpoint": args.endpoint,
+        "mode": args.mode,
         "server": args.server,
         "url": args.url,
         "body_bytes": os.path.getsize(args.body),
         "response_header_bytes": header_bytes,
         "content_type": args.content_type,
+        "content_encoding": header_value(args.headers, "Content-Encoding"),
+        "vary": header_value(args.headers, "Vary"),
         **parsed,
         # Sanity check that wrk received full responses: about body + headers.
         "bytes_per_response": (round(parsed["bytes_read"] / parsed["requests"])
@@ -382,9 +402,39 @@ def cmd_record(args):
     with open(os.path.join(args.state, "runs.jsonl"), "a") as f:
         f.write(json.dumps(row) + "\n")
     errs = sum(parsed["socket_errors"].values()) + parsed["non_2xx_3xx"]
-    print("  %-6s %-22s %11.1f req/s   p99 %8.2f ms%s"
-          % (args.server, args.endpoint, parsed["rps"], parsed["p99_ms"],
+    print("  %-8s %-6s %-22s %11.1f req/s   p99 %8.2f ms%s"
+          % (args.mode, args.server, args.endpoint, parsed["rps"], parsed["p99_ms"],
              "   (%d errors!)" % errs if errs else ""))
+
+
+def cmd_scenario_info(args):
+    """What Belay served in one scenario, per mode and endpoint (sizes, SHA-256, headers)."""
+    files = {"/": "index.html", "/api/v2/summary.json": "api/v2/summary.json"}
+
+    def sha(path):
+        if not os.path.exists(path):
+            return None
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+
+    encodings = {}
+    for mode, suffix in (("identity", ""), ("gzip", ".gz")):
+        encodings[mode] = {}
+        for ep, rel in files.items():
+            body = os.path.join(args.www, rel + suffix)
+            headers = os.path.join(args.dir, "belay-headers-%s-%s" % (mode, os.path.basename(rel)))
+            encodings[mode][ep] = {
+                "body_bytes": os.path.getsize(body) if os.path.exists(body) else None,
+                "sha256": sha(body),
+                "belay_content_encoding": header_value(headers, "Content-Encoding"),
+                "belay_vary": header_value(headers, "Vary"),
+                "belay_etag": header_value(headers, "ETag"),
+            }
+    with open(args.out, "w") as f:
+        json.dump({"belay_bytes_unchanged_after_run": args.stable == "true",
+                   "belay_sends_gzip": args.gzip == "true",
+                   "content_types": {"/": args.ct_html, "/api/v2/summary.json": args.ct_json},
+                   "served": encodings}, f, indent=2)
 
 
 # --------------------------------------------------------------------------- report
@@ -397,6 +447,21 @@ def _ratio(a, b):
 
 def _fmt(x, spec, width):
     return ("%" + spec) % x if x is not None else "n/a".rjust(width)
+
+
+def _errors(r):
+    return sum((r.get("socket_errors") or {}).values()) + (r.get("non_2xx_3xx") or 0)
+
+
+def _bytes_per_sec(r):
+    """req/s x body bytes: payload bytes served per second (headers not counted)."""
+    if not r or r.get("rps") is None or r.get("body_bytes") is None:
+        return None
+    return r["rps"] * r["body_bytes"]
+
+
+def _round(x, nd=4):
+    return round(x, nd) if x is not None else None
 
 
 def cmd_report(args):
@@ -418,53 +483,82 @@ def cmd_report(args):
             with open(p) as f:
                 extra[name] = json.load(f)
 
-    def get(scn, ep, server):
+    def get(scn, ep, mode, server):
         for r in rows:
-            if r["scenario"] == scn and r["endpoint"] == ep and r["server"] == server:
+            if (r["scenario"] == scn and r["endpoint"] == ep and r.get("mode", "identity") == mode
+                    and r["server"] == server):
                 return r
         return None
 
     endpoints = meta["endpoints"]
+    modes = meta.get("modes") or ["identity"]
     small, large = meta["scenario_order"][0], meta["scenario_order"][-1]
     goal_ratio, goal_scale = meta["goal_ratio"], meta["goal_scaling"]
 
+    # ---- per scenario / endpoint / mode
     scenarios = []
     for scn in meta["scenario_order"]:
         eps = []
         for ep in endpoints:
-            b, n = get(scn, ep, "belay"), get(scn, ep, "nginx")
-            ratio = _ratio(b and b["rps"], n and n["rps"])
-            entry = {
-                "path": ep,
-                "body_bytes": (b or n or {}).get("body_bytes"),
-                "content_type": (b or n or {}).get("content_type"),
-                "belay": {k: v for k, v in (b or {}).items()
-                          if k not in ("scenario", "endpoint", "server")},
-                "nginx": {k: v for k, v in (n or {}).items()
-                          if k not in ("scenario", "endpoint", "server")},
-                "belay_over_nginx_rps": round(ratio, 4) if ratio is not None else None,
-            }
-            if scn == small:
-                entry["goal_belay_over_nginx"] = goal_ratio
-                entry["meets_goal"] = ratio is not None and ratio >= goal_ratio
-            eps.append(entry)
+            per_mode = {}
+            ct = None
+            for mode in modes:
+                b, n = get(scn, ep, mode, "belay"), get(scn, ep, mode, "nginx")
+                ratio = _ratio(b and b["rps"], n and n["rps"])
+                ct = ct or (b or n or {}).get("content_type")
+                entry = {
+                    "body_bytes": (b or n or {}).get("body_bytes"),
+                    "content_encoding": (b or n or {}).get("content_encoding"),
+                    "belay": {k: v for k, v in (b or {}).items()
+                              if k not in ("scenario", "endpoint", "mode", "server")},
+                    "nginx": {k: v for k, v in (n or {}).items()
+                              if k not in ("scenario", "endpoint", "mode", "server")},
+                    "belay_over_nginx_rps": _round(ratio),
+                }
+                if scn == small:
+                    entry["goal_belay_over_nginx"] = goal_ratio
+                    entry["meets_goal"] = ratio is not None and ratio >= goal_ratio
+                per_mode[mode] = entry
+            eps.append({"path": ep, "content_type": ct, "modes": per_mode})
         scenarios.append({"name": scn, **meta["scenarios"][scn], "seed": seeds.get(scn),
                           **extra.get(scn, {}), "endpoints": eps})
 
+    # ---- scaling, per mode and endpoint: req/s fraction and bytes/s ratio
     scaling = []
-    for ep in endpoints:
-        b20, b1k = get(small, ep, "belay"), get(large, ep, "belay")
-        frac = _ratio(b1k and b1k["rps"], b20 and b20["rps"])
-        scaling.append({
-            "path": ep,
-            "belay_rps_small": b20 and b20["rps"],
-            "belay_rps_large": b1k and b1k["rps"],
-            "body_bytes_small": b20 and b20["body_bytes"],
-            "body_bytes_large": b1k and b1k["body_bytes"],
-            "fraction": round(frac, 4) if frac is not None else None,
-            "goal": goal_scale,
-            "meets_goal": frac is not None and frac >= goal_scale,
-        })
+    for mode in modes:
+        for ep in endpoints:
+            b20, b1k = get(small, ep, mode, "belay"), get(large, ep, mode, "belay")
+            n20, n1k = get(small, ep, mode, "nginx"), get(large, ep, mode, "nginx")
+            frac = _ratio(b1k and b1k["rps"], b20 and b20["rps"])
+            growth = _ratio(b1k and b1k["body_bytes"], b20 and b20["body_bytes"])
+            scaling.append({
+                "mode": mode,
+                "path": ep,
+                "body_bytes_small": b20 and b20["body_bytes"],
+                "body_bytes_large": b1k and b1k["body_bytes"],
+                "body_growth": _round(growth),
+                "belay_rps_small": b20 and b20["rps"],
+                "belay_rps_large": b1k and b1k["rps"],
+                "fraction": _round(frac),
+                "goal": goal_scale,
+                "meets_goal": frac is not None and frac >= goal_scale,
+                "belay_body_bytes_per_sec_small": _round(_bytes_per_sec(b20), 1),
+                "belay_body_bytes_per_sec_large": _round(_bytes_per_sec(b1k), 1),
+                "belay_bytes_per_sec_ratio": _round(_ratio(_bytes_per_sec(b1k), _bytes_per_sec(b20))),
+                "nginx_rps_small": n20 and n20["rps"],
+                "nginx_rps_large": n1k and n1k["rps"],
+                "nginx_fraction": _round(_ratio(n1k and n1k["rps"], n20 and n20["rps"])),
+                "nginx_bytes_per_sec_ratio": _round(_ratio(_bytes_per_sec(n1k), _bytes_per_sec(n20))),
+            })
+
+    def scaling_for(mode, ep):
+        for sc in scaling:
+            if sc["mode"] == mode and sc["path"] == ep:
+                return sc
+        return None
+
+    ns = scenarios[0]["components"]
+    nl = scenarios[-1]["components"]
 
     # ---- table
     w = sys.stdout.write
@@ -473,62 +567,93 @@ def cmd_report(args):
       "nproc=%s, nginx workers=%s\n" % (meta["wrk"]["threads"], meta["wrk"]["connections"],
                                         meta["wrk"]["duration"], meta["wrk"]["warmup"],
                                         meta["machine"]["nproc"], meta["nginx"]["workers"]))
+    w("Modes: %s  (identity: no Accept-Encoding; gzip: -H 'Accept-Encoding: gzip', both servers "
+      "send Belay's compressed bytes)\n" % " ".join(modes))
     w("Belay binary: %s (%s build)\n" % (meta["belay"]["binary"], meta["belay"]["build"]))
     if meta["belay"]["build"] != "release":
         w("WARNING: not a release build - the goals below only mean something for a release build.\n")
     w("\n")
-    hdr = "%-17s %-22s %10s  %12s %9s  %12s %9s  %11s\n"
-    w(hdr % ("scenario", "endpoint", "body B", "Belay req/s", "p99 ms", "nginx req/s", "p99 ms",
-             "Belay/nginx"))
-    w("-" * 113 + "\n")
+    hdr = "%-17s %-22s %-8s %10s  %12s %9s  %12s %9s  %11s%s\n"
+    line = "-" * 122 + "\n"
+    w(hdr % ("scenario", "endpoint", "mode", "body B", "Belay req/s", "p99 ms", "nginx req/s", "p99 ms",
+             "Belay/nginx", ""))
+    w(line)
     for s in scenarios:
         label = "%d components" % s["components"]
         for e in s["endpoints"]:
-            b, n = e["belay"], e["nginx"]
-            note = ""
-            if "meets_goal" in e:
-                note = "  %s (goal >= %.2f)" % ("ok" if e["meets_goal"] else "MISS", goal_ratio)
-            errs = []
-            for who, r in (("Belay", b), ("nginx", n)):
-                c = sum((r.get("socket_errors") or {}).values()) + (r.get("non_2xx_3xx") or 0)
-                if c:
-                    errs.append("%s had %d errors" % (who, c))
-            if errs:
-                note += "  [" + "; ".join(errs) + "]"
-            w("%-17s %-22s %10s  %12s %9s  %12s %9s  %11s%s\n" % (
-                label, e["path"], _fmt(e["body_bytes"], "d", 10),
-                _fmt(b.get("rps"), ".1f", 12), _fmt(b.get("p99_ms"), ".2f", 9),
-                _fmt(n.get("rps"), ".1f", 12), _fmt(n.get("p99_ms"), ".2f", 9),
-                _fmt(e["belay_over_nginx_rps"], ".3f", 11), note))
-    w("\n")
-    ns = scenarios[0]["components"]
-    nl = scenarios[-1]["components"]
-    w("Scaling: Belay req/s with %d components / with %d components (goal >= %.2f)\n"
-      % (nl, ns, goal_scale))
-    w("-" * 113 + "\n")
-    for sc in scaling:
-        w("%-22s %12s -> %12s req/s   body %9s -> %9s B   fraction %s  %s\n" % (
-            sc["path"], _fmt(sc["belay_rps_small"], ".1f", 12), _fmt(sc["belay_rps_large"], ".1f", 12),
-            _fmt(sc["body_bytes_small"], "d", 9), _fmt(sc["body_bytes_large"], "d", 9),
-            _fmt(sc["fraction"], ".3f", 5), "ok" if sc["meets_goal"] else "MISS"))
+            for mode in modes:
+                m = e["modes"][mode]
+                b, n = m["belay"], m["nginx"]
+                note = ""
+                if "meets_goal" in m:
+                    note = "  %s (goal >= %.2f)" % ("ok" if m["meets_goal"] else "MISS", goal_ratio)
+                errs = ["%s had %d errors" % (who, _errors(r))
+                        for who, r in (("Belay", b), ("nginx", n)) if _errors(r)]
+                if errs:
+                    note += "  [" + "; ".join(errs) + "]"
+                w(hdr % (label, e["path"], mode, _fmt(m["body_bytes"], "d", 10),
+                         _fmt(b.get("rps"), ".1f", 12), _fmt(b.get("p99_ms"), ".2f", 9),
+                         _fmt(n.get("rps"), ".1f", 12), _fmt(n.get("p99_ms"), ".2f", 9),
+                         _fmt(m["belay_over_nginx_rps"], ".3f", 11), note))
     w("\n")
 
-    goals_small = [e for s in scenarios if s["name"] == small for e in s["endpoints"]]
-    all_ok = all(e["meets_goal"] for e in goals_small) and all(sc["meets_goal"] for sc in scaling)
-    w("Summary:\n")
-    for e in goals_small:
-        w("  %-16s %-22s Belay/nginx = %s  (goal >= %.2f) %s\n" % (
-            "%d components" % ns, e["path"], _fmt(e["belay_over_nginx_rps"], ".3f", 5), goal_ratio,
-            "ok" if e["meets_goal"] else "MISS"))
-    for s in scenarios:
-        if s["name"] == large and large != small:
-            for e in s["endpoints"]:
-                w("  %-16s %-22s Belay/nginx = %s  (informational)\n" % (
-                    "%d components" % nl, e["path"], _fmt(e["belay_over_nginx_rps"], ".3f", 5)))
+    w("Scaling, %d vs %d components: req/s fraction (Belay goal >= %.2f) and bytes/s ratio "
+      "(req/s x body bytes)\n" % (nl, ns, goal_scale))
+    shdr = "%-8s %-22s %21s %8s  %23s %9s %-4s %8s   %9s %8s\n"
+    w(shdr % ("mode", "endpoint", "body B %d -> %d" % (ns, nl), "growth",
+              "Belay req/s %d -> %d" % (ns, nl), "fraction", "", "bytes/s",
+              "nginx fr.", "bytes/s"))
+    w(line)
     for sc in scaling:
-        w("  %-16s %-22s Belay fraction = %s  (goal >= %.2f) %s\n" % (
-            "scaling %d/%d" % (nl, ns), sc["path"], _fmt(sc["fraction"], ".3f", 5), goal_scale,
-            "ok" if sc["meets_goal"] else "MISS"))
+        w(shdr % (sc["mode"], sc["path"],
+                  "%s -> %s" % (_fmt(sc["body_bytes_small"], "d", 8), _fmt(sc["body_bytes_large"], "d", 9)),
+                  _fmt(sc["body_growth"], ".1fx", 8),
+                  "%s -> %s" % (_fmt(sc["belay_rps_small"], ".1f", 10), _fmt(sc["belay_rps_large"], ".1f", 10)),
+                  _fmt(sc["fraction"], ".3f", 9), "ok" if sc["meets_goal"] else "MISS",
+                  _fmt(sc["belay_bytes_per_sec_ratio"], ".2fx", 8),
+                  _fmt(sc["nginx_fraction"], ".3f", 9), _fmt(sc["nginx_bytes_per_sec_ratio"], ".2fx", 8)))
+    w("  bytes/s ratio = fraction x growth: equal to the growth if a request costs the same whatever\n"
+      "  its size, 1.00x if the cost is all in the bytes (same bytes/s, fewer requests).\n")
+    w("\n")
+
+    # ---- summary, per mode
+    all_ok = True
+    summary = {}
+    w("Summary:\n")
+    for mode in modes:
+        w("  %s:\n" % mode)
+        ms = {"belay_over_nginx": {}, "belay_scaling_fraction": {}, "belay_bytes_per_sec_ratio": {},
+              "nginx_bytes_per_sec_ratio": {}, "body_growth": {}, "goals_met": True}
+        for s in scenarios:
+            ms["belay_over_nginx"][s["name"]] = {}
+            for e in s["endpoints"]:
+                m = e["modes"][mode]
+                ms["belay_over_nginx"][s["name"]][e["path"]] = m["belay_over_nginx_rps"]
+                if s["name"] == small:
+                    ms["goals_met"] = ms["goals_met"] and m["meets_goal"]
+                    w("    %-16s %-22s Belay/nginx = %s  (goal >= %.2f) %s\n" % (
+                        "%d components" % s["components"], e["path"],
+                        _fmt(m["belay_over_nginx_rps"], ".3f", 5), goal_ratio,
+                        "ok" if m["meets_goal"] else "MISS"))
+                elif s["name"] == large:
+                    w("    %-16s %-22s Belay/nginx = %s  (informational)\n" % (
+                        "%d components" % s["components"], e["path"],
+                        _fmt(m["belay_over_nginx_rps"], ".3f", 5)))
+        for ep in endpoints:
+            sc = scaling_for(mode, ep)
+            ms["belay_scaling_fraction"][ep] = sc["fraction"]
+            ms["belay_bytes_per_sec_ratio"][ep] = sc["belay_bytes_per_sec_ratio"]
+            ms["nginx_bytes_per_sec_ratio"][ep] = sc["nginx_bytes_per_sec_ratio"]
+            ms["body_growth"][ep] = sc["body_growth"]
+            ms["goals_met"] = ms["goals_met"] and sc["meets_goal"]
+            w("    %-16s %-22s Belay req/s %d/%d = %s  (goal >= %.2f) %s;  bytes/s %d/%d = %s"
+              " (body x%s; nginx %s)\n" % (
+                  "scaling %d/%d" % (nl, ns), ep, nl, ns, _fmt(sc["fraction"], ".3f", 5), goal_scale,
+                  "ok" if sc["meets_goal"] else "MISS", nl, ns,
+                  _fmt(sc["belay_bytes_per_sec_ratio"], ".2f", 4), _fmt(sc["body_growth"], ".1f", 4),
+                  _fmt(sc["nginx_bytes_per_sec_ratio"], ".2f", 4)))
+        summary[mode] = ms
+        all_ok = all_ok and ms["goals_met"]
     w("  overall: %s\n" % ("all goals met" if all_ok else "some goals missed"))
 
     result = {
@@ -536,6 +661,7 @@ def cmd_report(args):
         **{k: v for k, v in meta.items() if k not in ("scenarios", "scenario_order")},
         "scenarios": scenarios,
         "scaling": scaling,
+        "summary": summary,
         "all_goals_met": all_ok,
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
@@ -572,12 +698,22 @@ def main():
     s.add_argument("--state", required=True)
     s.add_argument("--scenario", required=True)
     s.add_argument("--endpoint", required=True)
+    s.add_argument("--mode", choices=("identity", "gzip"), default="identity")
     s.add_argument("--server", required=True)
     s.add_argument("--url", required=True)
     s.add_argument("--wrk", required=True)
     s.add_argument("--body", required=True)
     s.add_argument("--headers")
     s.add_argument("--content-type", default="")
+
+    s = sub.add_parser("scenario-info")
+    s.add_argument("--out", required=True)
+    s.add_argument("--www", required=True)
+    s.add_argument("--dir", required=True, help="scenario dir holding belay-headers-MODE-FILE")
+    s.add_argument("--stable", required=True)
+    s.add_argument("--gzip", required=True)
+    s.add_argument("--ct-html", default="")
+    s.add_argument("--ct-json", default="")
 
     s = sub.add_parser("report")
     s.add_argument("--state", required=True)
@@ -587,7 +723,7 @@ def main():
 
     args = p.parse_args()
     {"free-port": cmd_free_port, "seed": cmd_seed, "wait-snapshot": cmd_wait_snapshot,
-     "record": cmd_record, "report": cmd_report}[args.cmd](args)
+     "record": cmd_record, "scenario-info": cmd_scenario_info, "report": cmd_report}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -75,6 +75,19 @@ import Testing
         #expect(history["web"]?.uptime == 1)
     }
 
+    @Test func uptimeCountsFromWhenAnythingIsKnownOfTheComponent() throws {
+        // Added to Belay ten days ago; an outage recorded against it began twelve days ago and lasted an hour.
+        let component = Fixtures.component("exports", at: now.addingTimeInterval(-10 * 86400))
+        let start = now.addingTimeInterval(-12 * 86400)
+        let outage = Incident(
+            id: 1, title: "o", severity: .sev1, status: .resolved, impacts: [ComponentImpact(slug: "exports", impact: .majorOutage)],
+            milestones: Milestones(impactStartedAt: start, resolvedAt: start.addingTimeInterval(3600)), createdAt: start, updatedAt: start)
+        let history = try #require(UptimeHistory.build(components: [component], incidents: [outage], maintenances: [], days: 90, now: now)["exports"])
+        #expect(abs(history.uptime - (1 - 3600 / now.timeIntervalSince(start))) < 1e-9)
+        #expect(history.days[history.firstKnownDay].worst == .majorOutage)
+        #expect(history.days[..<history.firstKnownDay].allSatisfy { $0.worst == .operational && $0.seconds.isEmpty })
+    }
+
     @Test func dependencyCyclesAndUnknownDependenciesAreRejected() {
         let date = now
         let existing: [String: [String]] = ["a": [], "b": ["a"]]

@@ -13,7 +13,9 @@ public struct DayHistory: Sendable, Equatable {
 public struct ComponentHistory: Sendable, Equatable {
     public var slug: String
     public var days: [DayHistory]
-    /// Uptime over the whole span, weighted as Statuspage does: a major outage counts fully as downtime,
+    /// The first day with data: the component's creation or its first recorded impact, whichever is earlier.
+    public var firstKnownDay: Int
+    /// Uptime since the first known moment, weighted as Statuspage does: a major outage counts fully as downtime,
     /// a partial outage as 30 %, degraded performance and maintenance not at all.
     public var uptime: Double
 }
@@ -52,7 +54,6 @@ public enum UptimeHistory {
             }
         }
 
-        let span = now.timeIntervalSince(start)
         var result: [String: ComponentHistory] = [:]
         for component in components {
             let own = intervals[component.slug] ?? []
@@ -70,8 +71,13 @@ public enum UptimeHistory {
                 }
                 dayList.append(day)
             }
+            // Count from when there is anything to know: the component's creation, or an earlier impact
+            // recorded against it (components are often added to Belay after they existed).
+            let known = max(start, min(component.createdAt, own.map(\.0).min() ?? component.createdAt))
+            let span = now.timeIntervalSince(known)
             let uptime = span > 0 ? max(0, 1 - downtime / span) : 1
-            result[component.slug] = ComponentHistory(slug: component.slug, days: dayList, uptime: uptime)
+            let firstKnownDay = dayList.firstIndex { $0.day.addingTimeInterval(86400) > known } ?? 0
+            result[component.slug] = ComponentHistory(slug: component.slug, days: dayList, firstKnownDay: firstKnownDay, uptime: uptime)
         }
         return result
     }

@@ -62,8 +62,7 @@ struct StatusPageBuilder: Sendable {
         pages["/404"] = try html(views.notFoundPage())
 
         // Statuspage v2 JSON
-        let v2 = StatuspageV2Builder(
-            pageID: pageID, configuration: configuration, data: data, statuses: statuses, overall: overall)
+        let v2 = StatuspageV2Builder(pageID: pageID, configuration: configuration, data: data, statuses: statuses, overall: overall)
         let summary = v2.summary()
         pages["/api/v2/summary.json"] = try json(summary)
         pages["/api/v2/status.json"] = try json(StatuspageV2.StatusDocument(page: summary.page, status: summary.status))
@@ -120,6 +119,19 @@ struct StatuspageV2Builder {
     let data: PublicData
     let statuses: [String: ComponentStatus]
     let overall: OverallIndicator
+    /// Every component, groups included, in page order; incidents and maintenance reuse these objects.
+    let listed: [StatuspageV2.Component]
+    let bySlug: [String: StatuspageV2.Component]
+
+    init(pageID: String, configuration: ServerConfiguration, data: PublicData, statuses: [String: ComponentStatus], overall: OverallIndicator) {
+        self.pageID = pageID
+        self.configuration = configuration
+        self.data = data
+        self.statuses = statuses
+        self.overall = overall
+        listed = Self.list(pageID: pageID, data: data, statuses: statuses)
+        bySlug = Dictionary(listed.filter { !$0.group }.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    }
 
     static let recentLimit = 50
 
@@ -135,7 +147,7 @@ struct StatuspageV2Builder {
         "grp_" + SHA256.hash(data: Data(name.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
     }
 
-    func component(_ component: Component) -> StatuspageV2.Component {
+    static func component(_ component: Component, pageID: String, statuses: [String: ComponentStatus]) -> StatuspageV2.Component {
         StatuspageV2.Component(
             id: component.slug, name: component.name, status: (statuses[component.slug] ?? .operational).rawValue,
             created_at: component.createdAt, updated_at: component.updatedAt, position: component.position,
@@ -145,7 +157,7 @@ struct StatuspageV2Builder {
     }
 
     /// Components in page order, each group as a component of its own followed by its members.
-    func components() -> [StatuspageV2.Component] {
+    static func list(pageID: String, data: PublicData, statuses: [String: ComponentStatus]) -> [StatuspageV2.Component] {
         var result: [StatuspageV2.Component] = []
         var position = 0
         for group in StatusPageViews.grouped(data.components) {
@@ -161,7 +173,7 @@ struct StatuspageV2Builder {
             }
             for member in group.members {
                 position += 1
-                var item = component(member)
+                var item = component(member, pageID: pageID, statuses: statuses)
                 item.position = position
                 result.append(item)
             }
@@ -177,11 +189,10 @@ struct StatuspageV2Builder {
     }
 
     func incident(_ incident: Incident) -> StatuspageV2.Incident {
-        let byslug = Dictionary(uniqueKeysWithValues: data.components.map { ($0.slug, $0) })
         let id = String(incident.id)
         let updates = incident.updates.reversed().map { update in
             let affected = update.affectedComponents.compactMap { change -> StatuspageV2.AffectedComponent? in
-                guard let component = byslug[change.slug] else { return nil }
+                guard let component = bySlug[change.slug] else { return nil }
                 return StatuspageV2.AffectedComponent(
                     code: change.slug, name: component.name, old_status: change.oldStatus.rawValue, new_status: change.newStatus.rawValue)
             }
@@ -196,7 +207,7 @@ struct StatuspageV2Builder {
             monitoring_at: monitoringAt, resolved_at: incident.isOpen ? nil : incident.milestones.resolvedAt,
             impact: ServiceStatus.impactIndicator(of: incident).rawValue, shortlink: "\(configuration.baseURL)/incidents/\(id)",
             started_at: incident.impactStart, page_id: pageID, incident_updates: updates,
-            components: incident.impacts.compactMap { byslug[$0.slug].map(component) }, scheduled_for: nil, scheduled_until: nil,
+            components: incident.impacts.compactMap { bySlug[$0.slug] }, scheduled_for: nil, scheduled_until: nil,
             isMaintenance: false)
     }
 
@@ -210,7 +221,6 @@ struct StatuspageV2Builder {
     }
 
     func maintenance(_ window: MaintenanceWindow) -> StatuspageV2.Incident {
-        let byslug = Dictionary(uniqueKeysWithValues: data.components.map { ($0.slug, $0) })
         let id = "m\(window.id)"
         let status = window.effectiveStatus(at: data.now)
         let updates = window.updates.reversed().map { update in
@@ -225,7 +235,7 @@ struct StatuspageV2Builder {
             id: id, name: window.title, status: Self.v2Status(status), created_at: window.createdAt, updated_at: window.updatedAt,
             monitoring_at: nil, resolved_at: resolvedAt, impact: "maintenance", shortlink: "\(configuration.baseURL)/history#maintenance-\(window.id)",
             started_at: window.scheduledStart, page_id: pageID, incident_updates: updates,
-            components: window.components.compactMap { byslug[$0].map(component) }, scheduled_for: window.scheduledStart,
+            components: window.components.compactMap { bySlug[$0] }, scheduled_for: window.scheduledStart,
             scheduled_until: window.scheduledEnd, isMaintenance: true)
     }
 
@@ -242,7 +252,7 @@ struct StatuspageV2Builder {
         let current = data.maintenances.filter { $0.isActive(at: now) || $0.isUpcoming(at: now) }
             .sorted { $0.scheduledStart < $1.scheduledStart }
         return StatuspageV2.SummaryDocument(
-            page: page, components: components(), incidents: data.incidents.filter(\.isOpen).map(incident),
+            page: page, components: listed, incidents: data.incidents.filter(\.isOpen).map(incident),
             scheduled_maintenances: current.map(maintenance), status: StatuspageV2.Status(indicator: overall.rawValue, description: overall.description))
     }
 }

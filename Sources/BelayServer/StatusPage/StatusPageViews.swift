@@ -81,22 +81,29 @@ struct StatusPageViews {
         ]
     }
 
-    /// One SVG per component: a base bar, grey before the component existed, and a mark for every day that
-    /// was not fully operational, with its details as a tooltip.
+    /// One SVG per component: a base bar, grey before anything is known of the component, and a mark for
+    /// every day that was not fully operational. The label repeats the marked days for keyboard, touch
+    /// and screen-reader users, who cannot hover the tooltips.
     func bars(_ history: ComponentHistory, component: Component) -> String {
         let days = history.days.count
-        var svg = "<svg class=\"bars\" viewBox=\"0 0 \(days * 4) 24\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"\(days)-day history: \(Self.percent(history.uptime)) uptime\">"
-        let firstDay = history.days.firstIndex { $0.day.addingTimeInterval(86400) > component.createdAt } ?? 0
+        let firstDay = history.firstKnownDay
+        var marks = ""
+        var spoken: [String] = []
+        for (index, day) in history.days.enumerated() where day.worst != .operational {
+            let detail = day.seconds.sorted { $0.key.badness > $1.key.badness }
+                .map { "\($0.key.label.lowercased()) \(Durations.describe($0.value))" }.joined(separator: ", ")
+            let text = "\(Self.dayLabel(day.day)): \(detail)"
+            marks += "<rect class=\"d-\(day.worst.rawValue)\" x=\"\(index * 4)\" width=\"4\" height=\"24\"><title>\(Self.escape(text))</title></rect>"
+            spoken.append(text)
+        }
+        var label = "\(days)-day history, \(Self.percent(history.uptime)) uptime"
+        label += spoken.isEmpty ? ", no incidents" : "; " + spoken.suffix(10).joined(separator: "; ")
+        var svg = "<svg class=\"bars\" viewBox=\"0 0 \(days * 4) 24\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"\(Self.escape(label))\">"
         if firstDay > 0 {
             svg += "<rect class=\"d-none\" x=\"0\" width=\"\(firstDay * 4)\" height=\"24\"/>"
         }
         svg += "<rect class=\"d-operational\" x=\"\(firstDay * 4)\" width=\"\((days - firstDay) * 4)\" height=\"24\"/>"
-        for (index, day) in history.days.enumerated() where day.worst != .operational {
-            let detail = day.seconds.sorted { $0.key.badness > $1.key.badness }
-                .map { "\($0.key.label) \(Durations.describe($0.value))" }.joined(separator: ", ")
-            svg += "<rect class=\"d-\(day.worst.rawValue)\" x=\"\(index * 4)\" width=\"3\" height=\"24\"><title>\(Self.dayLabel(day.day)): \(detail)</title></rect>"
-        }
-        return svg + "</svg>"
+        return svg + marks + "</svg>"
     }
 
     func incidentCard(_ incident: Incident) -> [String: Any] {
@@ -105,6 +112,7 @@ struct StatusPageViews {
         return [
             "id": String(incident.id), "title": incident.title, "url": "/incidents/\(incident.id)",
             "impactClass": "imp-\(ServiceStatus.impactIndicator(of: incident).rawValue)",
+            "impactLabel": Self.impactLabel(ServiceStatus.impactIndicator(of: incident)),
             "statusLabel": incident.status.label, "isResolved": !incident.isOpen,
             "affected": affected.joined(separator: ", "), "hasAffected": !affected.isEmpty,
             "started": Self.when(incident.impactStart), "startedISO": BelayJSON.formatDate(incident.impactStart),
@@ -138,7 +146,7 @@ struct StatusPageViews {
         var context = base
         context["title"] = "History · \(configuration.pageName)"
         var months: [(String, [[String: Any]])] = []
-        for incident in data.incidents {
+        for incident in data.incidents.sorted(by: { $0.impactStart > $1.impactStart }) {
             let label = Self.monthLabel(incident.impactStart)
             if months.last?.0 == label {
                 months[months.count - 1].1.append(incidentCard(incident))
@@ -189,6 +197,16 @@ struct StatusPageViews {
     }
 
     // MARK: Formatting
+
+    static func impactLabel(_ indicator: OverallIndicator) -> String {
+        switch indicator {
+        case .none: return "No impact"
+        case .minor: return "Minor"
+        case .major: return "Major"
+        case .critical: return "Critical"
+        case .maintenance: return "Maintenance"
+        }
+    }
 
     static let utc = TimeZone(identifier: "UTC")!
     static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
