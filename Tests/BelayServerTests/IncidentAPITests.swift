@@ -22,6 +22,16 @@ import Testing
         }
     }
 
+    /// Adds the components and an incident on the API, already resolved; returns its id.
+    static func resolvedIncident(_ client: any TestClientProtocol, _ harness: Harness) async throws -> String {
+        try await addComponents(client, token: harness.admin)
+        let id = try #require(try await client.send(
+            .post, "/api/v1/incidents", token: harness.responder, json: ["title": "t", "severity": "sev3", "components": [["slug": "api"]]]
+        ).object()["id"] as? String)
+        #expect(try await client.send(.post, "/api/v1/incidents/\(id)/resolve", token: harness.responder).status == .ok)
+        return id
+    }
+
     @Test func aResponderRunsAnIncidentFromDeclarationToResolution() async throws {
         let harness = try await Harness.make()
         try await harness.run { client, _ in
@@ -70,11 +80,7 @@ import Testing
     @Test func anInvalidTransitionIsA409AndChangesNothing() async throws {
         let harness = try await Harness.make()
         try await harness.run { client, _ in
-            try await Self.addComponents(client, token: harness.admin)
-            let id = try #require(try await client.send(
-                .post, "/api/v1/incidents", token: harness.responder, json: ["title": "t", "severity": "sev3", "components": [["slug": "api"]]]
-            ).object()["id"] as? String)
-            _ = try await client.send(.post, "/api/v1/incidents/\(id)/resolve", token: harness.responder)
+            let id = try await Self.resolvedIncident(client, harness)
             let before = try await client.send(.get, "/api/v1/incidents/\(id)", token: harness.viewer).text
             let timelineBefore = try await client.send(.get, "/api/v1/incidents/\(id)/timeline", token: harness.viewer).text
 
@@ -181,11 +187,7 @@ import Testing
     @Test func aResolvedIncidentKeepsItsImpactUntilReopened() async throws {
         let harness = try await Harness.make()
         try await harness.run { client, _ in
-            try await Self.addComponents(client, token: harness.admin)
-            let id = try #require(try await client.send(
-                .post, "/api/v1/incidents", token: harness.responder, json: ["title": "t", "severity": "sev3", "components": [["slug": "api"]]]
-            ).object()["id"] as? String)
-            _ = try await client.send(.post, "/api/v1/incidents/\(id)/resolve", token: harness.responder)
+            let id = try await Self.resolvedIncident(client, harness)
             let change = try await client.send(.put, "/api/v1/incidents/\(id)/impact", token: harness.responder, json: ["components": [["slug": "website"]]])
             #expect(change.status == .conflict)
             #expect(try await harness.database.incident(id: Int64(id)!)?.impacts.map(\.slug) == ["api"])
