@@ -36,7 +36,7 @@ public struct BelayApp {
     /// The HTTP application with the status page publisher running beside it.
     public func application(logger: Logger) -> some ApplicationProtocol {
         Application(
-            router: router,
+            responder: PublicFastPath(box: statusPage.box, next: router.buildResponder()),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Belay"),
             services: [statusPage],
             logger: logger)

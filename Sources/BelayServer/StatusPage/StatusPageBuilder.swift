@@ -59,7 +59,7 @@ struct StatusPageBuilder: Sendable {
         for incident in data.incidents {
             pages["/incidents/\(incident.id)"] = try html(views.incidentPage(incident))
         }
-        pages["/404"] = try html(views.notFoundPage())
+        pages["not-found"] = try html(views.notFoundPage())
 
         // Statuspage v2 JSON
         let v2 = StatuspageV2Builder(pageID: pageID, configuration: configuration, data: data, statuses: statuses, overall: overall)
