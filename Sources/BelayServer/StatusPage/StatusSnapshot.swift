@@ -49,6 +49,10 @@ public struct CachedPage: Sendable {
     /// Whether an Accept-Encoding header admits gzip, by name or by `*`, with a quality above zero.
     public static func acceptsGzip(_ acceptEncoding: String?) -> Bool {
         guard let acceptEncoding else { return false }
+        // What browsers and most clients send, answered without splitting the header.
+        if acceptEncoding == "gzip" || acceptEncoding == "gzip, deflate, br" || acceptEncoding == "gzip, deflate, br, zstd" {
+            return true
+        }
         for part in acceptEncoding.split(separator: ",") {
             let pieces = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
             guard let coding = pieces.first, coding == "gzip" || coding == "*" else { continue }
