@@ -12,12 +12,13 @@ public struct ServerConfiguration: Sendable {
     public var maxBodyBytes: Int
     /// Days of history drawn on the status page.
     public var historyDays: Int
-    /// How often the status page is rebuilt even when no data changed, so schedules and the day bars move on.
+    /// How often the status page checks whether time alone has changed it (a maintenance window starting
+    /// or ending, a new day); it rebuilds only then, or every five minutes at the least.
     public var refreshInterval: Duration
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, pageName: String = "Belay Status", publicURL: String? = nil,
-        maxBodyBytes: Int = 1 << 20, historyDays: Int = 90, refreshInterval: Duration = .seconds(30)
+        maxBodyBytes: Int = 1 << 20, historyDays: Int = 90, refreshInterval: Duration = .seconds(5)
     ) {
         self.host = host
         self.port = port

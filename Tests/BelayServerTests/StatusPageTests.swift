@@ -1,6 +1,6 @@
 import BelayCore
 import CompressNIO
-import BelayServer
+@testable import BelayServer
 import BelayTestSupport
 import Foundation
 #if canImport(FoundationXML)
@@ -269,6 +269,26 @@ import Testing
                 let cached = try await client.send(.get, path, token: nil, headers: [.acceptEncoding: "gzip", .ifNoneMatch: zipped.headers[.eTag]!])
                 #expect(cached.status == .notModified)
             }
+        }
+    }
+}
+
+@Suite struct TimedRebuildTests {
+    @Test func timeAloneRebuildsOnlyWhenAScheduleOrTheDayChangesWhatIsShown() async throws {
+        let harness = try await Harness.make()
+        try await harness.run { client, publisher in
+            let now = harness.clock.now
+            try await client.send(
+                .post, "/api/v1/maintenance", token: harness.responder,
+                json: [
+                    "title": "Soon", "scheduledStart": BelayJSON.formatDate(now.addingTimeInterval(600)),
+                    "scheduledEnd": BelayJSON.formatDate(now.addingTimeInterval(1200)),
+                ])
+            try await publisher.rebuild()
+            #expect(await publisher.isStale(at: now.addingTimeInterval(60)) == false)
+            #expect(await publisher.isStale(at: now.addingTimeInterval(601)))  // the window started
+            #expect(await publisher.isStale(at: now.addingTimeInterval(86400)))  // another day
+            #expect(await publisher.isStale(at: now.addingTimeInterval(StatusPagePublisher.maximumAge)))
         }
     }
 }

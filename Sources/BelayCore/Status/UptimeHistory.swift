@@ -54,22 +54,26 @@ public enum UptimeHistory {
             }
         }
 
+        // Day boundaries are the same for every component; work them out once.
+        let boundaries = (0...days).map { calendar.date(byAdding: .day, value: $0, to: start)! }
+        let quietDays = (0..<days).map { DayHistory(day: boundaries[$0], worst: .operational, seconds: [:]) }
+
         var result: [String: ComponentHistory] = [:]
+        result.reserveCapacity(components.count)
         for component in components {
             let own = intervals[component.slug] ?? []
-            var dayList: [DayHistory] = []
-            dayList.reserveCapacity(days)
+            var dayList = quietDays
             var downtime = 0.0
-            for index in 0..<days {
-                let dayStart = calendar.date(byAdding: .day, value: index, to: start)!
-                let dayEnd = min(calendar.date(byAdding: .day, value: 1, to: dayStart)!, now)
+            for index in 0..<days where !own.isEmpty {
+                let dayStart = boundaries[index]
+                let dayEnd = min(boundaries[index + 1], now)
                 var day = DayHistory(day: dayStart, worst: .operational, seconds: [:])
-                if !own.isEmpty && dayEnd > dayStart {
+                if dayEnd > dayStart {
                     day.seconds = worstStatusSeconds(own, from: dayStart, to: dayEnd)
                     day.worst = day.seconds.keys.max { $0.badness < $1.badness } ?? .operational
                     downtime += (day.seconds[.majorOutage] ?? 0) + partialOutageWeight * (day.seconds[.partialOutage] ?? 0)
                 }
-                dayList.append(day)
+                dayList[index] = day
             }
             // Count from when there is anything to know: the component's creation, or an earlier impact
             // recorded against it (components are often added to Belay after they existed).

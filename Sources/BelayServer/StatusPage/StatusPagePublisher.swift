@@ -1,4 +1,5 @@
 import BelayCore
+import Dispatch
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -12,6 +13,16 @@ public actor StatusPagePublisher: Service {
     let configuration: ServerConfiguration
     public nonisolated let box: SnapshotBox
     let logger: Logger
+    /// When the current snapshot was built, and the moments after that at which a schedule changes what
+    /// it shows (maintenance starting or ending); the timer rebuilds only when one has passed.
+    private var builtAt: Date = .distantPast
+    private var boundaries: [Date] = []
+
+    /// Rendering runs here, off the event loops that serve requests, so a rebuild of a large page never
+    /// stalls a connection.
+    private static let renderQueue = DispatchQueue(label: "belay.status-page.render", qos: .utility)
+    /// Even with nothing scheduled, rebuild this often so uptime figures for open incidents keep moving.
+    static let maximumAge: TimeInterval = 300
 
     init(store: any BelayStore, clock: any WallClock, builder: StatusPageBuilder, configuration: ServerConfiguration, box: SnapshotBox, logger: Logger) {
         self.store = store
@@ -40,9 +51,14 @@ public actor StatusPagePublisher: Service {
         }
         for index in maintenances.indices { maintenances[index].components.removeAll { !visible.contains($0) } }
         let started = ContinuousClock.now
-        let snapshot = try builder.build(
-            PublicData(components: components, incidents: incidents, maintenances: maintenances, now: now, dataVersion: version))
+        let data = PublicData(components: components, incidents: incidents, maintenances: maintenances, now: now, dataVersion: version)
+        let builder = self.builder
+        let snapshot = try await withCheckedThrowingContinuation { continuation in
+            Self.renderQueue.async { continuation.resume(with: Result { try builder.build(data) }) }
+        }
         box.replace(with: snapshot)
+        builtAt = now
+        boundaries = maintenances.flatMap { [$0.scheduledStart, $0.scheduledEnd] }.filter { $0 > now }
         logger.debug(
             "status page rebuilt",
             metadata: ["pages": "\(snapshot.pages.count)", "version": "\(version)", "elapsed": "\(ContinuousClock.now - started)"])
@@ -61,12 +77,20 @@ public actor StatusPagePublisher: Service {
             group.addTask {
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
                     try? await Task.sleep(for: self.configuration.refreshInterval)
-                    await self.rebuildLogged()
+                    if await self.isStale(at: self.clock.now) { await self.rebuildLogged() }
                 }
             }
             try await gracefulShutdown()
             group.cancelAll()
         }
+    }
+
+    /// Whether time alone has changed what the page should show: a maintenance window started or ended,
+    /// the UTC day turned (the history bars move), or the snapshot is older than `maximumAge`.
+    func isStale(at now: Date) -> Bool {
+        if boundaries.contains(where: { $0 <= now }) { return true }
+        if Int(now.timeIntervalSince1970 / 86400) != Int(builtAt.timeIntervalSince1970 / 86400) { return true }
+        return now.timeIntervalSince(builtAt) >= Self.maximumAge
     }
 
     func rebuildLogged() async {
