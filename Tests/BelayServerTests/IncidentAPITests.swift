@@ -156,6 +156,21 @@ import Testing
 
             #expect(try await client.send(.get, "/api/v1/incidents/999", token: harness.viewer).status == .notFound)
             #expect(try await client.send(.get, "/api/v1/incidents/abc", token: harness.viewer).status == .notFound)
+            // One incident, one address: no signs or leading zeros.
+            for alias in ["+1", "01", "1.0"] {
+                #expect(try await client.send(.get, "/api/v1/incidents/\(alias)", token: harness.viewer).status == .notFound, "\(alias)")
+            }
+            // A malformed id is a 404 even when the body is also wrong.
+            let unknownWithBadBody = try await client.send(
+                .put, "/api/v1/incidents/m29/milestones/mitigatedAt", token: harness.responder, json: ["at": "not a date"])
+            #expect(unknownWithBadBody.status == .notFound)
+            let rolledOver = try await client.send(
+                .post, "/api/v1/incidents", token: harness.responder, json: ["title": "t", "severity": "sev1", "milestones": ["detectedAt": "2024-01-01T12:99:00Z"]])
+            #expect(rolledOver.status == .badRequest)
+            let control = try await client.send(.post, "/api/v1/incidents", token: harness.responder, json: ["title": "bell\u{7F}", "severity": "sev1"])
+            #expect(control.status == .unprocessableContent)
+            let farPosition = try await client.send(.post, "/api/v1/components", token: harness.admin, json: ["slug": "far", "name": "Far", "position": 5_000_000])
+            #expect(farPosition.status == .unprocessableContent)
             #expect(try await client.send(.get, "/api/v1/components/ghost", token: harness.viewer).status == .notFound)
             #expect(try await client.send(.get, "/api/v1/no-such-route", token: harness.viewer).errorCode == "not_found")
             let badSlug = try await client.send(.post, "/api/v1/components", token: harness.admin, json: ["slug": "Bad Slug!", "name": "x"])

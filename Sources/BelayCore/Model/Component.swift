@@ -85,6 +85,9 @@ public struct Component: Codable, Sendable, Equatable {
         try Validate.text(name, field: "name", max: 120)
         try Validate.text(description, field: "description", max: 2000, allowEmpty: true)
         if let group { try Validate.text(group, field: "group", max: 120) }
+        guard (-1_000_000...1_000_000).contains(position) else {
+            throw DomainError.invalid(field: "position", message: "must be between -1000000 and 1000000")
+        }
         var seen = Set<String>()
         for dependency in dependsOn {
             guard seen.insert(dependency).inserted else {

@@ -28,9 +28,24 @@ public enum Validate {
         if value.count > max {
             throw DomainError.invalid(field: field, message: "must be at most \(max) characters")
         }
-        if value.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\n" && $0 != "\t" && $0 != "\r" }) {
+        if value.unicodeScalars.contains(where: { isForbiddenControl($0) }) {
             throw DomainError.invalid(field: field, message: "must not contain control characters")
         }
+    }
+
+    /// C0 controls other than tab, newline and carriage return, DEL, and the C1 controls.
+    static func isForbiddenControl(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x09, 0x0A, 0x0D: return false
+        case 0x00...0x1F, 0x7F...0x9F: return true
+        default: return false
+        }
+    }
+
+    /// Canonical positive ids only ("12", not "012" or "+12"), so one resource has one address.
+    public static func id(_ raw: String) -> Int64? {
+        guard let value = Int64(raw), value > 0, String(value) == raw else { return nil }
+        return value
     }
 
     /// Slugs are lowercase ASCII letters, digits and dashes, starting with a letter or digit.

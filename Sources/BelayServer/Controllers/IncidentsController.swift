@@ -32,18 +32,18 @@ struct IncidentsController {
 
     func incidentID(_ context: AppRequestContext) throws -> Int64 {
         let raw = try context.parameters.require("id")
-        guard let id = Int64(raw), id > 0 else { throw DomainError.notFound(what: "incident", id: raw) }
+        guard let id = Validate.id(raw) else { throw DomainError.notFound(what: "incident", id: raw) }
         return id
     }
 
     /// Runs one lifecycle change on the incident and answers with the incident as saved.
     func change(
-        _ context: AppRequestContext, _ body: @escaping @Sendable (inout Incident, Set<String>, String, Date) throws -> [TimelineEntry]
+        _ context: AppRequestContext, id: Int64, _ body: @escaping @Sendable (inout Incident, Set<String>, String, Date) throws -> [TimelineEntry]
     ) async throws -> IncidentDTO {
         let token = try context.require(.responder)
         let author = "token:\(token.name)"
         let now = clock.now
-        let (incident, _) = try await store.updateIncident(id: try incidentID(context)) { incident, known in
+        let (incident, _) = try await store.updateIncident(id: id) { incident, known in
             try body(&incident, known, author, now)
         }
         return try await dto(incident)
@@ -91,8 +91,9 @@ struct IncidentsController {
 
     @Sendable func patch(_ request: Request, context: AppRequestContext) async throws -> IncidentDTO {
         _ = try context.require(.responder)
+        let id = try incidentID(context)
         let input = try await request.decode(as: IncidentPatch.self, context: context)
-        return try await change(context) { incident, _, author, now in
+        return try await change(context, id: id) { incident, _, author, now in
             var entries: [TimelineEntry] = []
             if let title = input.title { entries += try incident.retitle(title, author: author, now: now) }
             if let severity = input.severity { entries += try incident.setSeverity(severity, author: author, now: now) }
@@ -103,8 +104,9 @@ struct IncidentsController {
 
     @Sendable func postUpdate(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<IncidentDTO> {
         _ = try context.require(.responder)
+        let id = try incidentID(context)
         let input = try await request.decode(as: UpdateInput.self, context: context)
-        let incident = try await change(context) { incident, known, author, now in
+        let incident = try await change(context, id: id) { incident, known, author, now in
             try incident.postUpdate(
                 status: input.status, message: input.message, impacts: input.components?.map(\.value), knownComponents: known,
                 displayAt: input.displayAt, author: author, now: now)
@@ -114,34 +116,38 @@ struct IncidentsController {
 
     @Sendable func changeStatus(_ request: Request, context: AppRequestContext) async throws -> IncidentDTO {
         _ = try context.require(.responder)
+        let id = try incidentID(context)
         let input = try await request.decode(as: StatusInput.self, context: context)
-        return try await change(context) { incident, _, author, now in
+        return try await change(context, id: id) { incident, _, author, now in
             try incident.changeStatus(to: input.status, at: input.at, author: author, now: now)
         }
     }
 
     @Sendable func setImpact(_ request: Request, context: AppRequestContext) async throws -> IncidentDTO {
         _ = try context.require(.responder)
+        let id = try incidentID(context)
         let input = try await request.decode(as: ImpactInput.self, context: context)
-        return try await change(context) { incident, known, author, now in
+        return try await change(context, id: id) { incident, known, author, now in
             return try incident.setImpacts(input.components.map(\.value), knownComponents: known, author: author, now: now)
         }
     }
 
     @Sendable func setMilestone(_ request: Request, context: AppRequestContext) async throws -> IncidentDTO {
         _ = try context.require(.responder)
+        let id = try incidentID(context)
         let raw = try context.parameters.require("milestone")
         guard let milestone = Milestone(rawValue: raw) else {
             throw DomainError.notFound(what: "milestone", id: raw)
         }
         let input = try await request.decode(as: MilestoneInput.self, context: context)
-        return try await change(context) { incident, _, author, now in
+        return try await change(context, id: id) { incident, _, author, now in
             try incident.setMilestone(milestone, to: input.at, author: author, now: now)
         }
     }
 
     @Sendable func setRoles(_ request: Request, context: AppRequestContext) async throws -> IncidentDTO {
         _ = try context.require(.responder)
+        let id = try incidentID(context)
         let input = try await request.decode(as: [String: String?].self, context: context)
         var assignments: [(Role, String?)] = []
         for (key, person) in input.sorted(by: { $0.key < $1.key }) {
@@ -151,15 +157,16 @@ struct IncidentsController {
             assignments.append((role, person))
         }
         let chosen = assignments
-        return try await change(context) { incident, _, author, now in
+        return try await change(context, id: id) { incident, _, author, now in
             try chosen.flatMap { try incident.assign($0.0, to: $0.1, author: author, now: now) }
         }
     }
 
     @Sendable func resolve(_ request: Request, context: AppRequestContext) async throws -> IncidentDTO {
         _ = try context.require(.responder)
+        let id = try incidentID(context)
         let input = try await decodeOptional(ResolveInput.self, request, context) ?? ResolveInput()
-        return try await change(context) { incident, known, author, now in
+        return try await change(context, id: id) { incident, known, author, now in
             if let message = input.message {
                 return try incident.postUpdate(status: .resolved, message: message, knownComponents: known, displayAt: input.at, author: author, now: now)
             }
@@ -169,8 +176,9 @@ struct IncidentsController {
 
     @Sendable func reopen(_ request: Request, context: AppRequestContext) async throws -> IncidentDTO {
         _ = try context.require(.responder)
+        let id = try incidentID(context)
         let input = try await decodeOptional(ReopenInput.self, request, context) ?? ReopenInput()
-        return try await change(context) { incident, _, author, now in
+        return try await change(context, id: id) { incident, _, author, now in
             try incident.reopen(to: input.status ?? .investigating, reason: input.reason, author: author, now: now)
         }
     }
@@ -182,9 +190,10 @@ struct IncidentsController {
 
     @Sendable func addNote(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<TimelineEntryDTO> {
         let token = try context.require(.responder)
+        let id = try incidentID(context)
         let input = try await request.decode(as: NoteInput.self, context: context)
         let now = clock.now
-        let (_, entries) = try await store.updateIncident(id: try incidentID(context)) { incident, _ in
+        let (_, entries) = try await store.updateIncident(id: id) { incident, _ in
             [try incident.note(input.text, occurredAt: input.occurredAt, author: "token:\(token.name)", now: now)]
         }
         return EditedResponse(status: .created, response: TimelineEntryDTO(entries[0]))

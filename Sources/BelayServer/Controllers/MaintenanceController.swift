@@ -19,7 +19,7 @@ struct MaintenanceController {
 
     func windowID(_ context: AppRequestContext) throws -> Int64 {
         let raw = try context.parameters.require("id")
-        guard let id = Int64(raw), id > 0 else { throw DomainError.notFound(what: "maintenance", id: raw) }
+        guard let id = Validate.id(raw) else { throw DomainError.notFound(what: "maintenance", id: raw) }
         return id
     }
 
@@ -51,9 +51,10 @@ struct MaintenanceController {
 
     func move(_ request: Request, _ context: AppRequestContext, to target: MaintenanceStatus) async throws -> MaintenanceDTO {
         let token = try context.require(.responder)
+        let id = try windowID(context)
         let input = try await decodeOptional(MessageInput.self, request, context)
         let now = clock.now
-        let window = try await store.updateMaintenance(id: try windowID(context)) { window in
+        let window = try await store.updateMaintenance(id: id) { window in
             try window.transition(to: target, message: input?.message, author: "token:\(token.name)", now: now)
         }
         return MaintenanceDTO(window, now: now)
@@ -73,10 +74,11 @@ struct MaintenanceController {
 
     @Sendable func postUpdate(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<MaintenanceDTO> {
         let token = try context.require(.responder)
+        let id = try windowID(context)
         let input = try await request.decode(as: MessageInput.self, context: context)
         guard let message = input.message else { throw DomainError.invalid(field: "message", message: "must not be empty") }
         let now = clock.now
-        let window = try await store.updateMaintenance(id: try windowID(context)) { window in
+        let window = try await store.updateMaintenance(id: id) { window in
             try window.postUpdate(message: message, author: "token:\(token.name)", now: now)
         }
         return EditedResponse(status: .created, response: MaintenanceDTO(window, now: now))

@@ -32,11 +32,25 @@ public enum BelayJSON {
         date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 
+    /// Parses an RFC 3339 date-time (`2026-11-21T16:21:00Z`, `…00.250+02:00`). Every field must be in range:
+    /// Foundation's parsers quietly roll `12:99` over into the next hour, which would store a time nobody typed.
     public static func parseDate(_ text: String) -> Date? {
-        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
-        if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
-        // Offsets other than Z, e.g. 2026-11-21T16:21:00+02:00.
-        return ISO8601DateFormatter().date(from: text)
+        let pattern = #/^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|([+-])(\d{2}):(\d{2}))$/#
+        guard let match = text.wholeMatch(of: pattern) else { return nil }
+        let (year, month, day) = (Int(match.1)!, Int(match.2)!, Int(match.3)!)
+        let (hour, minute, second) = (Int(match.4)!, Int(match.5)!, Int(match.6)!)
+        guard (1...12).contains(month), (0...23).contains(hour), (0...59).contains(minute), (0...59).contains(second) else { return nil }
+        var offset = 0
+        if let sign = match.9, let offsetHours = match.10.flatMap({ Int($0) }), let offsetMinutes = match.11.flatMap({ Int($0) }) {
+            guard offsetMinutes <= 59, offsetHours * 60 + offsetMinutes <= 18 * 60 else { return nil }
+            offset = (offsetHours * 3600 + offsetMinutes * 60) * (sign == "-" ? -1 : 1)
+        }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let components = DateComponents(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+        guard let date = calendar.date(from: components), calendar.component(.day, from: date) == day else { return nil }
+        let fraction = match.7.flatMap { Double("0" + $0) } ?? 0
+        return date.addingTimeInterval(fraction - Double(offset))
     }
 
     public struct Encoder: ResponseEncoder {

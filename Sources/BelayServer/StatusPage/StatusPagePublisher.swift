@@ -96,6 +96,8 @@ public actor StatusPagePublisher: Service {
     func rebuildLogged() async {
         do {
             try await rebuild()
+        } catch is CancellationError {
+            // Shutting down: the last snapshot stands until the process exits.
         } catch {
             logger.error("status page rebuild failed; serving the previous snapshot", metadata: ["error": "\(error)"])
         }
