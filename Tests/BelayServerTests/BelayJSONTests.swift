@@ -16,6 +16,7 @@ import Testing
     @Test(arguments: [
         "2024-01-01T12:99:00Z", "2024-01-01T25:00:00Z", "2026-02-30T10:00:00Z", "2026-13-01T10:00:00Z", "2026-11-20T10:00:61Z",
         "2026-11-20T10:00:00+18:01", "2025-02-29T00:00:00Z", "2026-11-20", "yesterday", "2026-11-20T10:00:00", "2026-11-20 10:00:00Z", "",
+        "٢٠٢٦-١١-٢٠T١٠:٠٠:٠٠Z",  // Arabic-Indic digits
     ])
     func impossibleOrPartialDateTimesAreRefused(text: String) {
         #expect(BelayJSON.parseDate(text) == nil)

@@ -35,10 +35,12 @@ public enum BelayJSON {
     /// Parses an RFC 3339 date-time (`2026-11-21T16:21:00Z`, `…00.250+02:00`). Every field must be in range:
     /// Foundation's parsers quietly roll `12:99` over into the next hour, which would store a time nobody typed.
     public static func parseDate(_ text: String) -> Date? {
-        let pattern = #/^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|([+-])(\d{2}):(\d{2}))$/#
-        guard let match = text.wholeMatch(of: pattern) else { return nil }
-        let (year, month, day) = (Int(match.1)!, Int(match.2)!, Int(match.3)!)
-        let (hour, minute, second) = (Int(match.4)!, Int(match.5)!, Int(match.6)!)
+        // ASCII digits only: \d alone would also match other scripts' digits.
+        let pattern = #/^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|([+-])(\d{2}):(\d{2}))$/#.asciiOnlyDigits()
+        guard let match = text.wholeMatch(of: pattern),
+            let year = Int(match.1), let month = Int(match.2), let day = Int(match.3),
+            let hour = Int(match.4), let minute = Int(match.5), let second = Int(match.6)
+        else { return nil }
         guard (1...12).contains(month), (0...23).contains(hour), (0...59).contains(minute), (0...59).contains(second) else { return nil }
         var offset = 0
         if let sign = match.9, let offsetHours = match.10.flatMap({ Int($0) }), let offsetMinutes = match.11.flatMap({ Int($0) }) {
