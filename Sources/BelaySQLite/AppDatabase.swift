@@ -159,6 +159,33 @@ public struct AppDatabase: Sendable {
                 t.column("revokedAt", .double)
             }
         }
+        migrator.registerMigration("v2-accounts") { db in
+            try db.create(table: "user") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull()
+                t.column("email", .text).notNull().unique()
+                t.column("role", .text).notNull()
+                t.column("passwordHash", .text).notNull()
+                t.column("disabledAt", .double)
+                t.column("createdAt", .double).notNull()
+                t.column("updatedAt", .double).notNull()
+            }
+            try db.create(table: "web_session") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("tokenHash", .text).notNull().unique()
+                t.column("userId", .integer).notNull().references("user", onDelete: .cascade).indexed()
+                t.column("csrfToken", .text).notNull()
+                t.column("createdAt", .double).notNull()
+                t.column("lastSeenAt", .double).notNull()
+            }
+            try db.create(table: "invitation") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("tokenHash", .text).notNull().unique()
+                t.column("userId", .integer).references("user", onDelete: .cascade)
+                t.column("createdAt", .double).notNull()
+                t.column("expiresAt", .double).notNull()
+            }
+        }
         return migrator
     }
 

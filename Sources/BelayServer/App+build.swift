@@ -30,16 +30,39 @@ public struct BelayApp {
         MaintenanceController(store: store, clock: clock).addRoutes(to: api)
         AdminController(store: store, clock: clock).addRoutes(to: api)
 
+        let renderer = WebRenderer(templates: builder.templates, cssHref: builder.stylesheetHref, jsHref: builder.scriptHref)
+        let web = router.group("app")
+            .add(middleware: WebErrorMiddleware(renderer: renderer))
+            .add(middleware: WebAuthenticator(store: store, clock: clock, configuration: configuration))
+        let throttle = SignInThrottle(limit: configuration.signInAttempts, window: configuration.signInWindow)
+        AccountController(store: store, clock: clock, configuration: configuration, renderer: renderer, throttle: throttle).addRoutes(to: web)
+        AppController(store: store, clock: clock, configuration: configuration, renderer: renderer).addRoutes(to: web)
+        WarRoomController(store: store, clock: clock, renderer: renderer).addRoutes(to: web)
+
         return BelayApp(router: router, statusPage: publisher, configuration: configuration)
     }
 
-    /// The HTTP application with the status page publisher running beside it.
-    public func application(logger: Logger) -> some ApplicationProtocol {
+    /// The HTTP application with the status page publisher running beside it. `onListening` gets the
+    /// port actually bound (useful with port 0).
+    public func application(logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         Application(
             responder: PublicFastPath(box: statusPage.box, next: router.buildResponder()),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Belay"),
             services: [statusPage],
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger)
+    }
+}
+
+extension BelayApp {
+    /// With nobody able to sign in yet, makes a one-time setup code (valid for a day) that creates the first
+    /// admin at `/app/setup?code=...`. Nil once someone has an account.
+    public static func firstRunSetupCode(store: any BelayStore, now: Date) async throws -> String? {
+        guard try await store.userCount() == 0 else { return nil }
+        try await store.deleteInvitations(userID: nil)
+        let code = WebSecrets.random()
+        _ = try await store.createInvitation(Invitation(tokenHash: TokenSecrets.hash(code), userID: nil, createdAt: now, expiresAt: now.addingTimeInterval(86400)))
+        return code
     }
 }
 

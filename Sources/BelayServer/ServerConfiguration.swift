@@ -16,6 +16,16 @@ public struct ServerConfiguration: Sendable {
     /// or ending, a new day); it rebuilds only then, or every five minutes at the least.
     public var refreshInterval: Duration
 
+    /// A web session ends after this long without a request...
+    public var sessionIdleTimeout: TimeInterval = 12 * 3600
+    /// ...and after this long in any case.
+    public var sessionAbsoluteTimeout: TimeInterval = 7 * 86400
+    /// bcrypt work factor for passwords; tests lower it to stay fast.
+    public var passwordCost: UInt8 = 12
+    /// Failed sign-ins allowed per account and per client in `signInWindow` before answering 429.
+    public var signInAttempts = 10
+    public var signInWindow: TimeInterval = 15 * 60
+
     public init(
         host: String = "127.0.0.1", port: Int = 8080, pageName: String = "Belay Status", publicURL: String? = nil,
         maxBodyBytes: Int = 1 << 20, historyDays: Int = 90, refreshInterval: Duration = .seconds(5)
@@ -28,6 +38,9 @@ public struct ServerConfiguration: Sendable {
         self.historyDays = historyDays
         self.refreshInterval = refreshInterval
     }
+
+    /// Cookies get the Secure attribute when the public address is HTTPS (Belay behind a TLS proxy).
+    public var isBehindTLS: Bool { publicURL?.lowercased().hasPrefix("https://") ?? false }
 
     public var baseURL: String {
         let url = publicURL ?? "http://\(host):\(port)"

@@ -5,11 +5,18 @@ import Hummingbird
 public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var token: APIToken?
+    /// The signed-in person and their browser session, on web app routes.
+    public var user: User?
+    public var session: WebSession?
     public var maxUploadSize: Int
+
+    /// The peer's IP address, for per-client limits.
+    public var clientAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         maxUploadSize = 1 << 20
+        clientAddress = source.channel.remoteAddress?.ipAddress
     }
 
     public var requestDecoder: BelayJSON.Decoder { BelayJSON.Decoder() }

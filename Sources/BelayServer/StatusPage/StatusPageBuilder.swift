@@ -20,6 +20,7 @@ struct StatusPageBuilder: Sendable {
     let configuration: ServerConfiguration
     let templates: MustacheLibrary
     let stylesheet: [UInt8]
+    let script: [UInt8]
 
     static let contentSecurityPolicy =
         "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -28,12 +29,24 @@ struct StatusPageBuilder: Sendable {
         let resources = try ServerResources.directory()
         let templates = try await MustacheLibrary(directory: resources.appendingPathComponent("Templates").path)
         let css = try Data(contentsOf: resources.appendingPathComponent("Assets/belay.css"))
-        return StatusPageBuilder(configuration: configuration, templates: templates, stylesheet: Array(css))
+        let js = try Data(contentsOf: resources.appendingPathComponent("Assets/app.js"))
+        return StatusPageBuilder(configuration: configuration, templates: templates, stylesheet: Array(css), script: Array(js))
     }
 
     enum BuilderError: Error { case missingTemplate(String) }
 
     var pageID: String { "belay" }
+
+    static let stylesheetPath = "/assets/belay.css"
+    static let scriptPath = "/assets/app.js"
+
+    /// Asset addresses carrying a hash of their content, so browsers fetch a new version as soon as it ships.
+    var stylesheetHref: String { "\(Self.stylesheetPath)?v=\(Self.version(stylesheet))" }
+    var scriptHref: String { "\(Self.scriptPath)?v=\(Self.version(script))" }
+
+    static func version(_ bytes: [UInt8]) -> String {
+        SHA256.hash(data: bytes).prefix(8).map { String(format: "%02x", $0) }.joined()
+    }
 
     func build(_ data: PublicData) throws -> StatusSnapshot {
         let now = data.now
@@ -49,6 +62,7 @@ struct StatusPageBuilder: Sendable {
         pages[cssPath] = CachedPage(
             bytes: stylesheet, contentType: "text/css; charset=utf-8", cacheControl: "public, max-age=300")
         let cssVersion = pages[cssPath]!.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        pages[Self.scriptPath] = CachedPage(bytes: script, contentType: "text/javascript; charset=utf-8", cacheControl: "public, max-age=300")
 
         // HTML
         let views = StatusPageViews(

@@ -80,25 +80,28 @@ struct Serve: AsyncParsableCommand {
         let database = try dataOptions.open()
         let mode = try dataOptions.synchronousMode()
         logger.info("opened database", metadata: ["path": "\(dataOptions.directory.path)", "synchronous": "\(mode.rawValue)"])
-        if try await !database.hasActiveToken(role: .admin) {
-            let (_, secret) = try await TokenSecrets.issue(name: "first-admin", role: .admin, store: database, now: Date())
+        let setupCode = try await BelayApp.firstRunSetupCode(store: database, now: Date())
+        let app = try await BelayApp.build(store: database, configuration: configuration, logger: logger)
+        logger.info("serving", metadata: ["url": "http://\(configuration.host):\(configuration.port)"])
+        let publicURL = configuration.publicURL
+        let host = configuration.host
+        try await app.application(logger: logger) { port in
+            guard let setupCode else { return }
+            let base = publicURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? "http://\(host):\(port)"
             // Written unbuffered so it reaches a redirected stdout at once.
             FileHandle.standardOutput.write(Data(
                 """
 
                 ==============================================================
-                 Belay has no admin yet. This admin token is shown only once:
+                 Belay has no users yet. Create the first admin here (the link
+                 works once, for 24 hours; restart Belay for a new one):
 
-                   \(secret)
+                   \(base)/app/setup?code=\(setupCode)
 
-                 Use it as: export BELAY_TOKEN=\(secret)
                 ==============================================================
 
                 """.utf8))
-        }
-        let app = try await BelayApp.build(store: database, configuration: configuration, logger: logger)
-        logger.info("serving", metadata: ["url": "http://\(configuration.host):\(configuration.port)"])
-        try await app.application(logger: logger).runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        }.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         logger.info("stopped")
     }
 

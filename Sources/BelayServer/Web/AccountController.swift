@@ -1,0 +1,220 @@
+import BelayCore
+import Foundation
+import HTTPTypes
+import HummingbirdBcrypt
+import Hummingbird
+
+/// First-run setup, sign-in and sign-out, invitations, and changing one's own password.
+struct AccountController {
+    let store: any BelayStore
+    let clock: any WallClock
+    let configuration: ServerConfiguration
+    let renderer: WebRenderer
+    let throttle: SignInThrottle
+
+    func addRoutes(to app: RouterGroup<AppRequestContext>) {
+        app.get("setup", use: setupPage)
+        app.post("setup", use: setup)
+        app.get("sign-in", use: signInPage)
+        app.post("sign-in", use: signIn)
+        app.post("sign-out", use: signOut)
+        app.get("invite/:token", use: invitePage)
+        app.post("invite/:token", use: acceptInvite)
+        app.get("account", use: accountPage)
+        app.post("account/password", use: changePassword)
+    }
+
+    /// Forms shown before anyone is signed in carry a random value that must match a cookie set with
+    /// the form (double submit), so another site cannot post them.
+    func formToken(_ request: Request) -> (String, Cookie?) {
+        if let existing = request.cookies[WebSecrets.formCookie]?.value, !existing.isEmpty { return (existing, nil) }
+        let token = WebSecrets.random()
+        return (token, WebSecrets.cookie(WebSecrets.formCookie, token, maxAge: 3600, secure: configuration.isBehindTLS))
+    }
+
+    func checkFormToken(_ request: Request, _ form: FormData) throws {
+        guard let cookie = request.cookies[WebSecrets.formCookie]?.value, let sent = form["_csrf"], WebSecrets.equal(cookie, sent) else {
+            throw APIError(status: .forbidden, code: "csrf", message: "This form has expired. Reload the page and try again.")
+        }
+    }
+
+    func render(_ template: String, _ page: [String: Any], _ request: Request, status: HTTPResponse.Status = .ok) throws -> Response {
+        let (token, cookie) = formToken(request)
+        var page = page
+        page["csrf"] = token
+        var response = try renderer.page(template, page, status: status)
+        if let cookie { response.setCookie(cookie) }
+        return response
+    }
+
+    /// Starts a session for `user` and sends the browser on.
+    func signedIn(_ user: User, next: String) async throws -> WebRedirect {
+        let secret = WebSecrets.random()
+        let now = clock.now
+        _ = try await store.createSession(
+            WebSession(tokenHash: TokenSecrets.hash(secret), userID: user.id, csrfToken: WebSecrets.random(), createdAt: now, lastSeenAt: now))
+        let target = next.hasPrefix("/app") && !next.hasPrefix("//") ? next : "/app"
+        return WebRedirect(
+            location: target,
+            cookies: [WebSecrets.cookie(WebSecrets.sessionCookie, secret, maxAge: Int(configuration.sessionAbsoluteTimeout), secure: configuration.isBehindTLS)])
+    }
+
+    // MARK: Setup
+
+    @Sendable func setupPage(_ request: Request, context: AppRequestContext) async throws -> Response {
+        if try await store.userCount() > 0 { throw WebRedirect(location: "/app/sign-in") }
+        var page = WebPages.base(context, title: "Set up Belay")
+        page["code"] = request.uri.queryParameters["code"].map(String.init) ?? ""
+        return try render("setup", page, request)
+    }
+
+    @Sendable func setup(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let form = try await FormData.read(request, context: context)
+        try checkFormToken(request, form)
+        let password = form["password"] ?? ""
+        do {
+            try User.validatePassword(password)
+            let now = clock.now
+            let admin = User(
+                name: try form.required("name", label: "name"), email: try form.required("email", label: "email"), role: .admin,
+                passwordHash: Bcrypt.hash(password, cost: configuration.passwordCost), createdAt: now, updatedAt: now)
+            let user = try await store.claimSetup(tokenHash: TokenSecrets.hash(form["code"] ?? ""), admin: admin, now: now)
+            throw try await signedIn(user, next: "/app")
+        } catch let error as DomainError {
+            var page = WebPages.base(context, title: "Set up Belay")
+            page["code"] = form["code"] ?? ""
+            page["name"] = form["name"] ?? ""
+            page["email"] = form["email"] ?? ""
+            page["error"] = error.message
+            return try render("setup", page, request, status: .unprocessableContent)
+        }
+    }
+
+    // MARK: Sign in and out
+
+    @Sendable func signInPage(_ request: Request, context: AppRequestContext) async throws -> Response {
+        if context.user != nil { throw WebRedirect(location: "/app") }
+        if try await store.userCount() == 0 {
+            var page = WebPages.base(context, title: "Sign in")
+            page["error"] = "Belay has no users yet. Open the setup link printed when the server first started."
+            return try render("sign-in", page, request)
+        }
+        var page = WebPages.base(context, title: "Sign in")
+        page["next"] = request.uri.queryParameters["next"].map(String.init) ?? "/app"
+        return try render("sign-in", page, request)
+    }
+
+    @Sendable func signIn(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let form = try await FormData.read(request, context: context)
+        try checkFormToken(request, form)
+        let email = User.normalizedEmail(form["email"] ?? "")
+        let client = context.clientAddress ?? "unknown"
+        let keys = ["account:\(email)", "client:\(client)"]
+        let now = clock.now
+        var page = WebPages.base(context, title: "Sign in")
+        page["email"] = email
+        page["next"] = form["next"] ?? "/app"
+        if await throttle.isBlocked(keys, now: now) {
+            page["error"] = "Too many failed sign-ins. Wait 15 minutes and try again."
+            return try render("sign-in", page, request, status: .tooManyRequests)
+        }
+        if let user = try await store.user(email: email), !user.isDisabled, user.hasPassword,
+            Bcrypt.verify(form["password"] ?? "", hash: user.passwordHash)
+        {
+            await throttle.reset("account:\(email)")
+            throw try await signedIn(user, next: form["next"] ?? "/app")
+        }
+        await throttle.recordFailure(keys, now: now)
+        page["error"] = "That email and password do not match an active account."
+        return try render("sign-in", page, request, status: .unauthorized)
+    }
+
+    /// Signs out everywhere: every session of this user ends, not only this browser's.
+    @Sendable func signOut(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let form = try await FormData.read(request, context: context)
+        if let user = context.user {
+            try context.requireCSRF(form)
+            try await store.deleteSessions(userID: user.id)
+        }
+        throw WebRedirect(location: "/app/sign-in", cookies: [WebSecrets.expired(WebSecrets.sessionCookie, secure: configuration.isBehindTLS)])
+    }
+
+    // MARK: Invitations
+
+    func invitedUser(_ token: String) async throws -> User {
+        guard let invitation = try await store.invitation(tokenHash: TokenSecrets.hash(token)), let userID = invitation.userID,
+            invitation.expiresAt > clock.now, let user = try await store.user(id: userID)
+        else {
+            throw APIError(status: .notFound, code: "not_found", message: "This invitation is not valid or has expired. Ask an admin for a new one.")
+        }
+        return user
+    }
+
+    @Sendable func invitePage(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try await invitedUser(try context.parameters.require("token"))
+        var page = WebPages.base(context, title: "Welcome to Belay")
+        page["inviteName"] = user.name
+        page["inviteEmail"] = user.email
+        return try render("invite", page, request)
+    }
+
+    @Sendable func acceptInvite(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let token = try context.parameters.require("token")
+        let user = try await invitedUser(token)
+        let form = try await FormData.read(request, context: context)
+        try checkFormToken(request, form)
+        let password = form["password"] ?? ""
+        do {
+            try User.validatePassword(password)
+            let hash = Bcrypt.hash(password, cost: configuration.passwordCost)
+            let now = clock.now
+            let updated = try await store.updateUser(id: user.id, keepingSession: nil) { user in
+                user.passwordHash = hash
+                user.updatedAt = now
+            }
+            try await store.deleteInvitations(userID: user.id)
+            throw try await signedIn(updated, next: "/app")
+        } catch let error as DomainError {
+            var page = WebPages.base(context, title: "Welcome to Belay")
+            page["inviteName"] = user.name
+            page["inviteEmail"] = user.email
+            page["error"] = error.message
+            return try render("invite", page, request, status: .unprocessableContent)
+        }
+    }
+
+    // MARK: Own account
+
+    @Sendable func accountPage(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser(.viewer, request: request)
+        var page = WebPages.base(context, title: "Your account")
+        page["email"] = user.email
+        page["notice"] = request.uri.queryParameters["done"] != nil ? "Password changed. Other sessions have been signed out." : nil
+        return try renderer.page("account", page)
+    }
+
+    @Sendable func changePassword(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser(.viewer, request: request)
+        let form = try await FormData.read(request, context: context)
+        try context.requireCSRF(form)
+        do {
+            guard Bcrypt.verify(form["current"] ?? "", hash: user.passwordHash) else {
+                throw DomainError.invalid(field: "current password", message: "is not right")
+            }
+            let password = form["password"] ?? ""
+            try User.validatePassword(password)
+            let hash = Bcrypt.hash(password, cost: configuration.passwordCost)
+            let now = clock.now
+            _ = try await store.updateUser(id: user.id, keepingSession: context.session?.id) { user in
+                user.passwordHash = hash
+                user.updatedAt = now
+            }
+            throw WebRedirect(location: "/app/account?done=1")
+        } catch let error as DomainError {
+            var page = WebPages.base(context, title: "Your account")
+            page["email"] = user.email
+            page["error"] = error.message
+            return try renderer.page("account", page, status: .unprocessableContent)
+        }
+    }
+}

@@ -1,0 +1,304 @@
+import BelayCore
+import Foundation
+import Hummingbird
+import HummingbirdBcrypt
+
+/// The web app's other pages: home, components, maintenance, users and API tokens.
+struct AppController {
+    let store: any BelayStore
+    let clock: any WallClock
+    let configuration: ServerConfiguration
+    let renderer: WebRenderer
+
+    func addRoutes(to app: RouterGroup<AppRequestContext>) {
+        app.get("", use: home)
+        app.get("components", use: componentsPage)
+        app.post("components", use: addComponent)
+        app.get("maintenance", use: maintenancePage)
+        app.post("maintenance", use: schedule)
+        app.post("maintenance/:id/:action", use: moveMaintenance)
+        app.get("users", use: usersPage)
+        app.post("users", use: invite)
+        app.post("users/:id/role", use: changeRole)
+        app.post("users/:id/disable", use: disable)
+        app.post("users/:id/enable", use: enable)
+        app.get("tokens", use: tokensPage)
+        app.post("tokens", use: createToken)
+        app.post("tokens/:id/revoke", use: revokeToken)
+    }
+
+    func statuses() async throws -> [String: ComponentStatus] {
+        let now = clock.now
+        return ServiceStatus.componentStatuses(
+            components: try await store.components(), incidents: try await store.incidents(IncidentQuery(openOnly: true)),
+            maintenances: try await store.maintenances(MaintenanceQuery(endingAfter: now)), now: now)
+    }
+
+    /// Shows a refused form's reason on the page it came back to.
+    static func failure(_ path: String, _ error: DomainError) -> WebRedirect {
+        WebRedirect(location: "\(path)?error=\(error.message.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")")
+    }
+
+    func basePage(_ context: AppRequestContext, _ request: Request, title: String) -> [String: Any] {
+        var page = WebPages.base(context, title: title)
+        page["error"] = request.uri.queryParameters["error"].map(String.init)
+        return page
+    }
+
+    // MARK: Home
+
+    @Sendable func home(_ request: Request, context: AppRequestContext) async throws -> Response {
+        _ = try context.requireUser(.viewer, request: request)
+        let now = clock.now
+        var page = basePage(context, request, title: "Incidents")
+        let open = try await store.incidents(IncidentQuery(openOnly: true)).sorted { ($0.severity, $1.createdAt) < ($1.severity, $0.createdAt) }
+        page["open"] = open.map { incident -> [String: Any] in
+            [
+                "id": String(incident.id), "title": incident.title, "severity": incident.severity.rawValue, "status": incident.status.label,
+                "since": WebPages.when(incident.impactStart), "isInternal": !incident.isPublic,
+            ]
+        }
+        page["hasOpen"] = !open.isEmpty
+        let statuses = try await statuses()
+        let degraded = try await store.components().filter { (statuses[$0.slug] ?? .operational) != .operational }
+        page["degraded"] = degraded.map { ["name": $0.name, "status": (statuses[$0.slug] ?? .operational).label, "statusClass": "st-\((statuses[$0.slug] ?? .operational).rawValue)"] }
+        page["hasDegraded"] = !degraded.isEmpty
+        let upcoming = try await store.maintenances(MaintenanceQuery(endingAfter: now)).filter { !$0.effectiveStatus(at: now).isFinished }
+            .sorted { $0.scheduledStart < $1.scheduledStart }
+        page["upcoming"] = upcoming.map { ["title": $0.title, "status": $0.effectiveStatus(at: now).label, "start": WebPages.when($0.scheduledStart), "end": WebPages.when($0.scheduledEnd)] }
+        page["hasUpcoming"] = !upcoming.isEmpty
+        let recent = try await store.incidents(IncidentQuery(limit: 20)).filter { !$0.isOpen }
+        page["recent"] = recent.map { ["id": String($0.id), "title": $0.title, "severity": $0.severity.rawValue, "resolved": $0.milestones.resolvedAt.map(WebPages.when) ?? ""] }
+        page["hasRecent"] = !recent.isEmpty
+        return try renderer.page("app-home", page)
+    }
+
+    // MARK: Components
+
+    @Sendable func componentsPage(_ request: Request, context: AppRequestContext) async throws -> Response {
+        _ = try context.requireUser(.viewer, request: request)
+        var page = basePage(context, request, title: "Components")
+        let statuses = try await statuses()
+        let components = try await store.components()
+        let names = Dictionary(uniqueKeysWithValues: components.map { ($0.slug, $0.name) })
+        page["components"] = components.map { component -> [String: Any] in
+            let status = statuses[component.slug] ?? .operational
+            return [
+                "slug": component.slug, "name": component.name, "group": component.group ?? "", "description": component.description,
+                "status": status.label, "statusClass": "st-\(status.rawValue)", "isInternal": !component.isPublic,
+                "dependsOn": component.dependsOn.map { names[$0] ?? $0 }.joined(separator: ", "),
+            ]
+        }
+        page["hasComponents"] = !components.isEmpty
+        page["options"] = components.map { ["slug": $0.slug, "name": $0.name] }
+        return try renderer.page("app-components", page)
+    }
+
+    @Sendable func addComponent(_ request: Request, context: AppRequestContext) async throws -> Response {
+        _ = try context.requireUser(.admin, request: request)
+        let form = try await FormData.read(request, context: context)
+        try context.requireCSRF(form)
+        let now = clock.now
+        do {
+            _ = try await store.createComponent(
+                Component(
+                    slug: form["slug"] ?? "", name: form["name"] ?? "", description: form["description"] ?? "", group: form.text("group"),
+                    isPublic: form["internal"] == nil, dependsOn: form.all("dependsOn"), createdAt: now, updatedAt: now))
+        } catch let error as DomainError {
+            throw Self.failure("/app/components", error)
+        }
+        throw WebRedirect(location: "/app/components")
+    }
+
+    // MARK: Maintenance
+
+    @Sendable func maintenancePage(_ request: Request, context: AppRequestContext) async throws -> Response {
+        _ = try context.requireUser(.viewer, request: request)
+        let now = clock.now
+        var page = basePage(context, request, title: "Maintenance")
+        let names = Dictionary(uniqueKeysWithValues: try await store.components().map { ($0.slug, $0.name) })
+        page["windows"] = try await store.maintenances(MaintenanceQuery()).map { window -> [String: Any] in
+            let status = window.effectiveStatus(at: now)
+            return [
+                "id": String(window.id), "title": window.title, "description": window.description, "status": status.label,
+                "start": WebPages.when(window.scheduledStart), "end": WebPages.when(window.scheduledEnd),
+                "components": window.components.map { names[$0] ?? $0 }.joined(separator: ", "),
+                "canStart": status == .scheduled, "canComplete": status == .inProgress, "canCancel": status == .scheduled,
+            ]
+        }
+        page["options"] = names.sorted { $0.value < $1.value }.map { ["slug": $0.key, "name": $0.value] }
+        page["defaultStart"] = WebPages.localInput(now.addingTimeInterval(86400))
+        page["defaultEnd"] = WebPages.localInput(now.addingTimeInterval(86400 + 3600))
+        return try renderer.page("app-maintenance", page)
+    }
+
+    @Sendable func schedule(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser(.responder, request: request)
+        let form = try await FormData.read(request, context: context)
+        try context.requireCSRF(form)
+        do {
+            let draft = MaintenanceDraft(
+                title: form["title"] ?? "", description: form["description"] ?? "", components: form.all("components"),
+                scheduledStart: try WebPages.parseLocalInput(form["start"] ?? "", field: "start"),
+                scheduledEnd: try WebPages.parseLocalInput(form["end"] ?? "", field: "end"), isPublic: form["internal"] == nil)
+            _ = try await store.scheduleMaintenance(draft, author: user.name, now: clock.now)
+        } catch let error as DomainError {
+            throw Self.failure("/app/maintenance", error)
+        }
+        throw WebRedirect(location: "/app/maintenance")
+    }
+
+    @Sendable func moveMaintenance(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireUser(.responder, request: request)
+        let raw = try context.parameters.require("id")
+        guard let id = Validate.id(raw) else { throw DomainError.notFound(what: "maintenance", id: raw) }
+        let target: MaintenanceStatus
+        switch try context.parameters.require("action") {
+        case "start": target = .inProgress
+        case "complete": target = .completed
+        case "cancel": target = .cancelled
+        case let other: throw DomainError.notFound(what: "action", id: other)
+        }
+        let form = try await FormData.read(request, context: context)
+        try context.requireCSRF(form)
+        let now = clock.now
+        do {
+            _ = try await store.updateMaintenance(id: id) { window in
+                try window.transition(to: target, message: form.text("message"), author: user.name, now: now)
+            }
+        } catch let error as DomainError {
+            if case .notFound = error { throw error }
+            throw Self.failure("/app/maintenance", error)
+        }
+        throw WebRedirect(location: "/app/maintenance")
+    }
+
+    // MARK: Users
+
+    @Sendable func usersPage(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let me = try context.requireUser(.admin, request: request)
+        var page = basePage(context, request, title: "Users")
+        page["users"] = try await store.users().map { user -> [String: Any] in
+            [
+                "id": String(user.id), "name": user.name, "email": user.email, "role": user.role.rawValue, "isDisabled": user.isDisabled,
+                "isInvited": !user.hasPassword, "isMe": user.id == me.id,
+                "roles": AccessRole.allCases.map { ["value": $0.rawValue, "selected": $0 == user.role] },
+            ]
+        }
+        page["roleOptions"] = AccessRole.allCases.map { ["value": $0.rawValue, "selected": $0 == .responder] }
+        if let link = request.uri.queryParameters["invited"] {
+            page["inviteLink"] = "\(configuration.baseURL)/app/invite/\(link)"
+        }
+        return try renderer.page("app-users", page)
+    }
+
+    @Sendable func invite(_ request: Request, context: AppRequestContext) async throws -> Response {
+        _ = try context.requireUser(.admin, request: request)
+        let form = try await FormData.read(request, context: context)
+        try context.requireCSRF(form)
+        let now = clock.now
+        do {
+            guard let role = AccessRole(rawValue: form["role"] ?? "") else { throw DomainError.invalid(field: "role", message: "choose a role") }
+            let user = try await store.createUser(User(name: form["name"] ?? "", email: form["email"] ?? "", role: role, createdAt: now, updatedAt: now))
+            let secret = WebSecrets.random()
+            _ = try await store.createInvitation(
+                Invitation(tokenHash: TokenSecrets.hash(secret), userID: user.id, createdAt: now, expiresAt: now.addingTimeInterval(7 * 86400)))
+            // The link is shown once, to the admin, to pass on; only its hash is stored.
+            throw WebRedirect(location: "/app/users?invited=\(secret)")
+        } catch let error as DomainError {
+            throw Self.failure("/app/users", error)
+        }
+    }
+
+    func updateUser(_ request: Request, _ context: AppRequestContext, _ change: @escaping @Sendable (inout User, FormData, Date) throws -> Void) async throws -> Response {
+        _ = try context.requireUser(.admin, request: request)
+        let raw = try context.parameters.require("id")
+        guard let id = Validate.id(raw) else { throw DomainError.notFound(what: "user", id: raw) }
+        let form = try await FormData.read(request, context: context)
+        try context.requireCSRF(form)
+        let now = clock.now
+        do {
+            _ = try await store.updateUser(id: id, keepingSession: nil) { user in try change(&user, form, now) }
+        } catch let error as DomainError {
+            if case .notFound = error { throw error }
+            throw Self.failure("/app/users", error)
+        }
+        throw WebRedirect(location: "/app/users")
+    }
+
+    @Sendable func changeRole(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await updateUser(request, context) { user, form, now in
+            guard let role = AccessRole(rawValue: form["role"] ?? "") else { throw DomainError.invalid(field: "role", message: "choose a role") }
+            user.role = role
+            user.updatedAt = now
+        }
+    }
+
+    @Sendable func disable(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await updateUser(request, context) { user, _, now in
+            user.disabledAt = now
+            user.updatedAt = now
+        }
+    }
+
+    @Sendable func enable(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await updateUser(request, context) { user, _, now in
+            user.disabledAt = nil
+            user.updatedAt = now
+        }
+    }
+
+    // MARK: API tokens
+
+    @Sendable func tokensPage(_ request: Request, context: AppRequestContext) async throws -> Response {
+        _ = try context.requireUser(.admin, request: request)
+        var page = basePage(context, request, title: "API tokens")
+        page["tokens"] = try await store.tokens().map { token -> [String: Any] in
+            [
+                "id": String(token.id), "name": token.name, "role": token.role.rawValue, "created": WebPages.when(token.createdAt),
+                "revoked": token.revokedAt.map(WebPages.when) ?? "", "isRevoked": token.isRevoked,
+            ]
+        }
+        page["roleOptions"] = AccessRole.allCases.map { ["value": $0.rawValue, "selected": $0 == .responder] }
+        return try renderer.page("app-tokens", page)
+    }
+
+    @Sendable func createToken(_ request: Request, context: AppRequestContext) async throws -> Response {
+        _ = try context.requireUser(.admin, request: request)
+        let form = try await FormData.read(request, context: context)
+        try context.requireCSRF(form)
+        do {
+            guard let role = AccessRole(rawValue: form["role"] ?? "") else { throw DomainError.invalid(field: "role", message: "choose a role") }
+            let (token, secret) = try await TokenSecrets.issue(name: form["name"] ?? "", role: role, store: store, now: clock.now)
+            // Shown in the response itself, never in a URL, and never again.
+            var page = basePage(context, request, title: "API tokens")
+            page["newToken"] = secret
+            page["newTokenName"] = token.name
+            page["tokens"] = try await store.tokens().map { token -> [String: Any] in
+                [
+                    "id": String(token.id), "name": token.name, "role": token.role.rawValue, "created": WebPages.when(token.createdAt),
+                    "revoked": token.revokedAt.map(WebPages.when) ?? "", "isRevoked": token.isRevoked,
+                ]
+            }
+            page["roleOptions"] = AccessRole.allCases.map { ["value": $0.rawValue, "selected": $0 == .responder] }
+            return try renderer.page("app-tokens", page, status: .created)
+        } catch let error as DomainError {
+            throw Self.failure("/app/tokens", error)
+        }
+    }
+
+    @Sendable func revokeToken(_ request: Request, context: AppRequestContext) async throws -> Response {
+        _ = try context.requireUser(.admin, request: request)
+        let raw = try context.parameters.require("id")
+        guard let id = Validate.id(raw) else { throw DomainError.notFound(what: "token", id: raw) }
+        let form = try await FormData.read(request, context: context)
+        try context.requireCSRF(form)
+        do {
+            _ = try await store.revokeToken(id: id, now: clock.now)
+        } catch let error as DomainError {
+            if case .notFound = error { throw error }
+            throw Self.failure("/app/tokens", error)
+        }
+        throw WebRedirect(location: "/app/tokens")
+    }
+}
