@@ -24,7 +24,8 @@ struct Harness: Sendable {
         let clock = FixedClock(Date(timeIntervalSince1970: 1_790_000_000))
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let configuration = ServerConfiguration(publicURL: "https://status.example.com", maxBodyBytes: maxBodyBytes, refreshInterval: .seconds(3600))
+        var configuration = ServerConfiguration(publicURL: "https://status.example.com", maxBodyBytes: maxBodyBytes, refreshInterval: .seconds(3600))
+        configuration.passwordCost = 4  // bcrypt's minimum: the tests check behaviour, not hashing strength
         let admin = try await TokenSecrets.issue(name: "admin", role: .admin, store: database, now: clock.now).1
         let responder = try await TokenSecrets.issue(name: "responder", role: .responder, store: database, now: clock.now).1
         let viewer = try await TokenSecrets.issue(name: "viewer", role: .viewer, store: database, now: clock.now).1
