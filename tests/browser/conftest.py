@@ -382,17 +382,17 @@ class Page:
         return element
 
     def choose(self, name, value=None, text=None, within=None):
+        """Selects the option with this value (or, failing that, this text); adds to a multi-select."""
         select = Select(self.field(name, within))
-        if value is not None:
-            try:
-                select.select_by_value(value)
+        for option in select.options:
+            if (value is not None and option.get_attribute("value") == value) or \
+                    (value is None and text is not None and option.text.strip() == text):
+                select.select_by_index(int(option.get_attribute("index")))
                 return select
-            except NoSuchElementException:
-                if text is None:
-                    raise AssertionError(f"select {name!r} has no option {value!r}: "
-                                         f"{[o.get_attribute('value') for o in select.options]}")
-        select.select_by_visible_text(text)
-        return select
+        if value is not None and text is not None:
+            return self.choose(name, text=text, within=within)
+        raise AssertionError(f"select {name!r} has no option {value if value is not None else text!r}: "
+                             f"{[(o.get_attribute('value'), o.text) for o in select.options]}")
 
     def check(self, element, on=True):
         if element.is_selected() != on:
@@ -529,10 +529,9 @@ class Page:
         self.fill("group", group, form)
         self.fill("description", description, form)
         if depends_on:
-            select = Select(self.field("dependsOn", form))
-            assert select.is_multiple, "dependsOn should be a multi-select"
+            assert Select(self.field("dependsOn", form)).is_multiple, "dependsOn should be a multi-select"
             for dep in depends_on:
-                select.select_by_value(dep)
+                self.choose("dependsOn", dep, within=form)
         self.submit("Add component", form, label=f"component-{slug}-added")
         self.wait_path(r"/app/components")
 
@@ -587,8 +586,13 @@ class Page:
                 return link if link.startswith("http") else urllib.parse.urljoin(self.belay.url, link[link.index("/app/"):])
         raise AssertionError(f"#invite-link holds no /app/invite/ URL: {candidates}")
 
+    def on_server(self, url):
+        """The same path and query on the server under test (for links that name another host or port)."""
+        parts = urllib.parse.urlsplit(url)
+        return self.belay.url + parts.path + (f"?{parts.query}" if parts.query else "")
+
     def accept_invite(self, link, password):
-        self.go(link, "invite-page")
+        self.go(self.on_server(link), "invite-page")
         form = self.form_of("Set password")
         self.fill("password", password, form)
         self.submit("Set password", form, label="password-set")

@@ -253,6 +253,12 @@ struct AppController {
     @Sendable func tokensPage(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireUser(.admin, request: request)
         var page = basePage(context, request, title: "API tokens")
+        return try renderer.page("app-tokens", try await tokensPage(page))
+    }
+
+    /// The token list and form, added to `page`.
+    func tokensPage(_ page: [String: Any]) async throws -> [String: Any] {
+        var page = page
         page["tokens"] = try await store.tokens().map { token -> [String: Any] in
             [
                 "id": String(token.id), "name": token.name, "role": token.role.rawValue, "created": WebPages.when(token.createdAt),
@@ -260,7 +266,7 @@ struct AppController {
             ]
         }
         page["roleOptions"] = AccessRole.allCases.map { ["value": $0.rawValue, "selected": $0 == .responder] }
-        return try renderer.page("app-tokens", page)
+        return page
     }
 
     @Sendable func createToken(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -274,14 +280,7 @@ struct AppController {
             var page = basePage(context, request, title: "API tokens")
             page["newToken"] = secret
             page["newTokenName"] = token.name
-            page["tokens"] = try await store.tokens().map { token -> [String: Any] in
-                [
-                    "id": String(token.id), "name": token.name, "role": token.role.rawValue, "created": WebPages.when(token.createdAt),
-                    "revoked": token.revokedAt.map(WebPages.when) ?? "", "isRevoked": token.isRevoked,
-                ]
-            }
-            page["roleOptions"] = AccessRole.allCases.map { ["value": $0.rawValue, "selected": $0 == .responder] }
-            return try renderer.page("app-tokens", page, status: .created)
+            return try renderer.page("app-tokens", try await tokensPage(page), status: .created)
         } catch let error as DomainError {
             throw Self.failure("/app/tokens", error)
         }
