@@ -24,6 +24,8 @@ from selenium.common.exceptions import (
     NoSuchElementException,
     StaleElementReferenceException,
     TimeoutException,
+    UnexpectedAlertPresentException,
+    WebDriverException,
 )
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -257,6 +259,21 @@ def utc_local(delta_minutes=0):
     return moment.strftime("%Y-%m-%dT%H:%M")
 
 
+def _is_gone(element):
+    """Whether the page that held `element` has been replaced (the element went stale)."""
+    try:
+        element.is_enabled()
+        return False
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as error:  # mid-navigation, Chromium may say this instead of "stale"
+        if isinstance(error, UnexpectedAlertPresentException):
+            raise
+        if "does not belong to the document" in str(error) or "No node with given id" in str(error):
+            return True
+        raise
+
+
 class Page:
     def __init__(self, driver, belay, shot):
         self.d = driver
@@ -437,7 +454,7 @@ class Page:
                 pass
         if navigates:
             try:
-                WebDriverWait(self.d, WAIT).until(EC.staleness_of(old))
+                WebDriverWait(self.d, WAIT).until(lambda _: _is_gone(old))
             except TimeoutException:
                 invalid = self.d.execute_script(
                     "return Array.from(document.querySelectorAll(':invalid')).filter(e => e.name)"
@@ -453,8 +470,10 @@ class Page:
         def probe(_):
             try:
                 return condition()
-            except (StaleElementReferenceException, NoSuchElementException):
-                return False
+            except UnexpectedAlertPresentException:
+                raise
+            except (StaleElementReferenceException, NoSuchElementException, WebDriverException):
+                return False  # the page is being replaced
         try:
             return WebDriverWait(self.d, timeout, poll_frequency=0.1).until(probe)
         except TimeoutException:
@@ -467,15 +486,20 @@ class Page:
         self.wait_for(lambda: current() == expected, f"{css} should read {expected!r}, reads {current()!r}", timeout)
 
     def reload_until(self, path, condition, message, timeout=WAIT):
-        """Reloads `path` until `condition()` holds: the public page is rebuilt shortly after a change."""
+        """Opens `path`, then reloads it as a person would, until `condition()` holds.
+
+        The public pages are rebuilt just after a change and sent with `Cache-Control: max-age`, so opening
+        one again may show the browser's copy; a reload revalidates it (If-None-Match), as pressing F5 does."""
         deadline = time.time() + timeout
+        self.go(path)
         while True:
-            self.go(path)
             if condition():
                 return
             if time.time() > deadline:
                 raise AssertionError(f"{message} (reloaded {path} for {timeout} s)")
             time.sleep(0.25)
+            self.d.refresh()
+            self.wait_ready()
 
     # HTTP status of the page, from Chromium's network log
     def drain_network_log(self):
