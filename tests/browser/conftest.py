@@ -4,8 +4,10 @@ Each test gets a fresh server on a free port with an empty data directory (so it
 as many browsers as it asks for. Every step saves a screenshot into one folder, named at the start and the end
 of the run; a failed test also saves a screenshot and the HTML of every browser it had open, and the server's
 log, next to its step screenshots.
+
+    bash tests/browser/install.sh
+    BELAY_BIN=.build/debug/belay BELAY_SCREENSHOTS=/tmp/belay-screenshots python3 -m pytest -q tests/browser
 """
-import datetime
 import json
 import os
 import re
@@ -251,12 +253,6 @@ def xpath_literal(text):
     if '"' not in text:
         return f'"{text}"'
     return "concat(" + ", \"'\", ".join(f"'{part}'" for part in text.split("'")) + ")"
-
-
-def utc_local(delta_minutes=0):
-    """A `datetime-local` value (YYYY-MM-DDTHH:MM) in UTC, `delta_minutes` from now."""
-    moment = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=delta_minutes)
-    return moment.strftime("%Y-%m-%dT%H:%M")
 
 
 def _is_gone(element):

@@ -353,8 +353,7 @@ def test_users_invite_role_and_disable(belay, browsers, ui):
     link = admin.invite("Lee Responder", "lee@example.com", role="responder")
     assert link and "/app/invite/" in link
     admin.shot("invite-link")
-    link_origin = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(link))
-    assert link_origin == belay.url, f"the invitation link {link} should point at the server, {belay.url}"
+    link_origin = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(link))  # checked at the end
 
     lee = ui(browsers())
     lee.accept_invite(link, "lee's long password")
@@ -386,6 +385,8 @@ def test_users_invite_role_and_disable(belay, browsers, ui):
     assert lee.els("[role=alert]") and not lee.has_button("Sign out"), "a disabled user cannot sign in"
     admin.submit("Enable", admin.row("lee@example.com", "Enable"), accept_dialog=True, label="enabled")
     lee.sign_in("lee@example.com", "lee's long password")
+
+    assert link_origin == belay.url, f"the invitation link {link} should point at the server, {belay.url}"
 
 
 def test_api_tokens(belay, browsers, ui):

@@ -98,6 +98,10 @@ struct StatusPageBuilder: Sendable {
         return StatusSnapshot(pages: pages, builtAt: now, dataVersion: data.dataVersion)
     }
 
+    /// Browsers revalidate every time (a cheap 304 while nothing changed), so a reload always shows the
+    /// latest; shared caches and CDNs may serve a copy for up to 10 seconds, which absorbs a stampede.
+    static let pageCacheControl = "public, max-age=0, s-maxage=10"
+
     static let htmlHeaders: HTTPFields = [
         .contentSecurityPolicy: contentSecurityPolicy,
         HTTPField.Name("X-Content-Type-Options")!: "nosniff",
@@ -116,13 +120,13 @@ struct StatusPageBuilder: Sendable {
 
     func render(_ template: String, _ context: [String: Any], contentType: String, headers: HTTPFields = Self.jsonHeaders) throws -> CachedPage {
         guard let text = templates.render(context, withTemplate: template) else { throw BuilderError.missingTemplate(template) }
-        return CachedPage(bytes: Array(text.utf8), contentType: contentType, cacheControl: "public, max-age=10", extraHeaders: headers)
+        return CachedPage(bytes: Array(text.utf8), contentType: contentType, cacheControl: Self.pageCacheControl, extraHeaders: headers)
     }
 
     func json(_ value: some Encodable) throws -> CachedPage {
         CachedPage(
             bytes: Array(try BelayJSON.makeEncoder().encode(value)), contentType: "application/json; charset=utf-8",
-            cacheControl: "public, max-age=10", extraHeaders: Self.jsonHeaders)
+            cacheControl: Self.pageCacheControl, extraHeaders: Self.jsonHeaders)
     }
 }
 

@@ -176,20 +176,29 @@ struct AppController {
     // MARK: Users
 
     @Sendable func usersPage(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let me = try context.requireUser(.admin, request: request)
-        var page = basePage(context, request, title: "Users")
+        _ = try context.requireUser(.admin, request: request)
+        return try renderer.page("app-users", try await usersPage(basePage(context, request, title: "Users"), context))
+    }
+
+    /// The user list and invite form, added to `page`.
+    func usersPage(_ page: [String: Any], _ context: AppRequestContext) async throws -> [String: Any] {
+        var page = page
+        let me = context.user?.id
         page["users"] = try await store.users().map { user -> [String: Any] in
             [
                 "id": String(user.id), "name": user.name, "email": user.email, "role": user.role.rawValue, "isDisabled": user.isDisabled,
-                "isInvited": !user.hasPassword, "isMe": user.id == me.id,
+                "isInvited": !user.hasPassword, "isMe": user.id == me,
                 "roles": AccessRole.allCases.map { ["value": $0.rawValue, "selected": $0 == user.role] },
             ]
         }
         page["roleOptions"] = AccessRole.allCases.map { ["value": $0.rawValue, "selected": $0 == .responder] }
-        if let link = request.uri.queryParameters["invited"] {
-            page["inviteLink"] = "\(configuration.baseURL)/app/invite/\(link)"
-        }
-        return try renderer.page("app-users", page)
+        return page
+    }
+
+    /// Where people reach this server: the configured public address, else the address this request used.
+    func origin(_ request: Request) -> String {
+        if configuration.publicURL != nil { return configuration.baseURL }
+        return "http://\(request.head.authority ?? "\(configuration.host):\(configuration.port)")"
     }
 
     @Sendable func invite(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -203,8 +212,10 @@ struct AppController {
             let secret = WebSecrets.random()
             _ = try await store.createInvitation(
                 Invitation(tokenHash: TokenSecrets.hash(secret), userID: user.id, createdAt: now, expiresAt: now.addingTimeInterval(7 * 86400)))
-            // The link is shown once, to the admin, to pass on; only its hash is stored.
-            throw WebRedirect(location: "/app/users?invited=\(secret)")
+            // The link is shown once, in this response (never in a URL that lands in history); only its hash is stored.
+            var page = try await usersPage(basePage(context, request, title: "Users"), context)
+            page["inviteLink"] = "\(origin(request))/app/invite/\(secret)"
+            return try renderer.page("app-users", page, status: .created)
         } catch let error as DomainError {
             throw Self.failure("/app/users", error)
         }
