@@ -224,3 +224,34 @@ struct Browser {
         }
     }
 }
+
+@Suite struct WebComponentTests {
+    @Test func adminsEditDependenciesAndDeletionNeverLosesHistory() async throws {
+        let harness = try await Harness.make()
+        try await harness.run { client, _ in
+            var browser = try await WebAppTests.setUp(client, harness)
+            var page = try await browser.get("/app/components")
+            var csrf = try Browser.csrf(in: page)
+            for (slug, name) in [("database", "Database"), ("api", "API")] {
+                #expect(try await browser.post("/app/components", [("_csrf", csrf), ("slug", slug), ("name", name)]).status == .seeOther)
+            }
+            page = try await browser.get("/app/components/api")
+            #expect(page.status == .ok)
+            csrf = try Browser.csrf(in: page)
+            let saved = try await browser.post(
+                "/app/components/api", [("_csrf", csrf), ("name", "Public API"), ("group", "Core"), ("position", "3"), ("dependsOn", "database")])
+            #expect(saved.status == .seeOther)
+            let api = try #require(try await harness.database.component(slug: "api"))
+            #expect(api.name == "Public API" && api.group == "Core" && api.position == 3 && api.dependsOn == ["database"])
+            // A cycle is refused with its reason, and nothing changes.
+            let cycle = try await browser.post("/app/components/database", [("_csrf", csrf), ("name", "Database"), ("dependsOn", "api")])
+            #expect(cycle.headers[.location]?.contains("error=") == true)
+            #expect(try await harness.database.component(slug: "database")?.dependsOn == [])
+            // The database cannot go while the API depends on it.
+            let refused = try await browser.post("/app/components/database/delete", [("_csrf", csrf)])
+            #expect(refused.headers[.location]?.contains("error=") == true)
+            #expect(try await browser.post("/app/components/api/delete", [("_csrf", csrf)]).headers[.location] == "/app/components")
+            #expect(try await harness.database.components().map(\.slug) == ["database"])
+        }
+    }
+}

@@ -14,6 +14,9 @@ struct AppController {
         app.get("", use: home)
         app.get("components", use: componentsPage)
         app.post("components", use: addComponent)
+        app.get("components/:slug", use: componentPage)
+        app.post("components/:slug", use: saveComponent)
+        app.post("components/:slug/delete", use: deleteComponent)
         app.get("maintenance", use: maintenancePage)
         app.post("maintenance", use: schedule)
         app.post("maintenance/:id/:action", use: moveMaintenance)
@@ -106,6 +109,58 @@ struct AppController {
                     isPublic: form["internal"] == nil, dependsOn: form.all("dependsOn"), createdAt: now, updatedAt: now))
         } catch let error as DomainError {
             throw Self.failure("/app/components", error)
+        }
+        throw WebRedirect(location: "/app/components")
+    }
+
+    @Sendable func componentPage(_ request: Request, context: AppRequestContext) async throws -> Response {
+        _ = try context.requireUser(.admin, request: request)
+        let slug = try context.parameters.require("slug")
+        let all = try await store.components()
+        guard let component = all.first(where: { $0.slug == slug }) else { throw DomainError.notFound(what: "component", id: slug) }
+        var page = basePage(context, request, title: "Edit \(component.name)")
+        page["component"] = [
+            "slug": component.slug, "name": component.name, "group": component.group ?? "", "description": component.description,
+            "position": String(component.position), "isInternal": !component.isPublic,
+        ]
+        page["options"] = all.filter { $0.slug != slug }.map { ["slug": $0.slug, "name": $0.name, "selected": component.dependsOn.contains($0.slug)] }
+        return try renderer.page("app-component", page)
+    }
+
+    @Sendable func saveComponent(_ request: Request, context: AppRequestContext) async throws -> Response {
+        _ = try context.requireUser(.admin, request: request)
+        let slug = try context.parameters.require("slug")
+        let form = try await FormData.read(request, context: context)
+        try context.requireCSRF(form)
+        let now = clock.now
+        do {
+            let position = Int(form["position"] ?? "0") ?? Int.max
+            _ = try await store.updateComponent(slug: slug) { component in
+                component.name = form["name"] ?? ""
+                component.description = form["description"] ?? ""
+                component.group = form.text("group")
+                component.isPublic = form["internal"] == nil
+                component.position = position
+                component.dependsOn = form.all("dependsOn")
+                component.updatedAt = now
+            }
+        } catch let error as DomainError {
+            if case .notFound = error { throw error }
+            throw Self.failure("/app/components/\(slug)", error)
+        }
+        throw WebRedirect(location: "/app/components")
+    }
+
+    @Sendable func deleteComponent(_ request: Request, context: AppRequestContext) async throws -> Response {
+        _ = try context.requireUser(.admin, request: request)
+        let slug = try context.parameters.require("slug")
+        let form = try await FormData.read(request, context: context)
+        try context.requireCSRF(form)
+        do {
+            try await store.deleteComponent(slug: slug)
+        } catch let error as DomainError {
+            if case .notFound = error { throw error }
+            throw Self.failure("/app/components/\(slug)", error)
         }
         throw WebRedirect(location: "/app/components")
     }
