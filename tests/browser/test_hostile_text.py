@@ -238,6 +238,8 @@ def type_and_look_everywhere(check, browsers, ui):
     pages = [
         ("/app", ["title", "a_name", "maint_title"]),
         ("/app/components", ["a_name", "b_name", "a_group", "b_group", "a_description", "b_description"]),
+        # The edit form puts the texts in input values and option labels; the heading and list show them as text.
+        ("/app/components/beta", ["b_name", "a_name"]),
         ("/app/incidents/new", ["a_name", "b_name"]),
         (war_room, ["title", "message", "update", "live_update", "note", "commander2", "communications2", "scribe2"]),
         ("/app/maintenance", ["maint_title", "maint_description", "b_name"]),
