@@ -70,3 +70,12 @@ public struct MaintenanceQuery: Sendable, Equatable {
         self.endingAfter = endingAfter
     }
 }
+
+extension BelayStore {
+    /// Every component's status at `now`, derived from the open incidents and the maintenance in force.
+    public func componentStatuses(at now: Date) async throws -> [String: ComponentStatus] {
+        ServiceStatus.componentStatuses(
+            components: try await components(), incidents: try await incidents(IncidentQuery(openOnly: true)),
+            maintenances: try await maintenances(MaintenanceQuery(endingAfter: now)), now: now)
+    }
+}

@@ -29,8 +29,7 @@ struct AdminController {
 
     @Sendable func revokeToken(_ request: Request, context: AppRequestContext) async throws -> TokenDTO {
         _ = try context.require(.admin)
-        let raw = try context.parameters.require("id")
-        guard let id = Validate.id(raw) else { throw DomainError.notFound(what: "token", id: raw) }
+        let id = try context.resourceID("token")
         return TokenDTO(try await store.revokeToken(id: id, now: clock.now))
     }
 

@@ -15,16 +15,9 @@ struct ComponentsController {
         group.delete("components/:slug", use: delete)
     }
 
-    func statuses() async throws -> [String: ComponentStatus] {
-        let now = clock.now
-        return ServiceStatus.componentStatuses(
-            components: try await store.components(), incidents: try await store.incidents(IncidentQuery(openOnly: true)),
-            maintenances: try await store.maintenances(MaintenanceQuery(endingAfter: now)), now: now)
-    }
-
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> ComponentListDTO {
         _ = try context.require(.viewer)
-        let statuses = try await statuses()
+        let statuses = try await store.componentStatuses(at: clock.now)
         return ComponentListDTO(components: try await store.components().map { ComponentDTO($0, status: statuses[$0.slug] ?? .operational) })
     }
 
@@ -32,7 +25,7 @@ struct ComponentsController {
         _ = try context.require(.viewer)
         let slug = try context.parameters.require("slug")
         guard let component = try await store.component(slug: slug) else { throw DomainError.notFound(what: "component", id: slug) }
-        return ComponentDTO(component, status: try await statuses()[slug] ?? .operational)
+        return ComponentDTO(component, status: try await store.componentStatuses(at: clock.now)[slug] ?? .operational)
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<ComponentDTO> {
@@ -60,7 +53,7 @@ struct ComponentsController {
             if let dependsOn = patch.dependsOn { component.dependsOn = dependsOn }
             component.updatedAt = now
         }
-        return ComponentDTO(component, status: try await statuses()[slug] ?? .operational)
+        return ComponentDTO(component, status: try await store.componentStatuses(at: clock.now)[slug] ?? .operational)
     }
 
     /// An empty or blank group means "no group", on create and update alike.

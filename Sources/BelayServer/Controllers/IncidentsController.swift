@@ -30,12 +30,6 @@ struct IncidentsController {
         return IncidentDTO(incident, urgency: urgency, baseURL: baseURL)
     }
 
-    func incidentID(_ context: AppRequestContext) throws -> Int64 {
-        let raw = try context.parameters.require("id")
-        guard let id = Validate.id(raw) else { throw DomainError.notFound(what: "incident", id: raw) }
-        return id
-    }
-
     /// Runs one lifecycle change on the incident and answers with the incident as saved.
     func change(
         _ context: AppRequestContext, id: Int64, _ body: @escaping @Sendable (inout Incident, Set<String>, String, Date) throws -> [TimelineEntry]
@@ -73,7 +67,7 @@ struct IncidentsController {
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> IncidentDTO {
         _ = try context.require(.viewer)
-        let id = try incidentID(context)
+        let id = try context.resourceID("incident")
         guard let incident = try await store.incident(id: id) else { throw DomainError.notFound(what: "incident", id: String(id)) }
         return try await dto(incident)
     }
@@ -91,7 +85,7 @@ struct IncidentsController {
 
     @Sendable func patch(_ request: Request, context: AppRequestContext) async throws -> IncidentDTO {
         _ = try context.require(.responder)
-        let id = try incidentID(context)
+        let id = try context.resourceID("incident")
         let input = try await request.decode(as: IncidentPatch.self, context: context)
         return try await change(context, id: id) { incident, _, author, now in
             var entries: [TimelineEntry] = []
@@ -104,7 +98,7 @@ struct IncidentsController {
 
     @Sendable func postUpdate(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<IncidentDTO> {
         _ = try context.require(.responder)
-        let id = try incidentID(context)
+        let id = try context.resourceID("incident")
         let input = try await request.decode(as: UpdateInput.self, context: context)
         let incident = try await change(context, id: id) { incident, known, author, now in
             try incident.postUpdate(
@@ -116,7 +110,7 @@ struct IncidentsController {
 
     @Sendable func changeStatus(_ request: Request, context: AppRequestContext) async throws -> IncidentDTO {
         _ = try context.require(.responder)
-        let id = try incidentID(context)
+        let id = try context.resourceID("incident")
         let input = try await request.decode(as: StatusInput.self, context: context)
         return try await change(context, id: id) { incident, _, author, now in
             try incident.changeStatus(to: input.status, at: input.at, author: author, now: now)
@@ -125,7 +119,7 @@ struct IncidentsController {
 
     @Sendable func setImpact(_ request: Request, context: AppRequestContext) async throws -> IncidentDTO {
         _ = try context.require(.responder)
-        let id = try incidentID(context)
+        let id = try context.resourceID("incident")
         let input = try await request.decode(as: ImpactInput.self, context: context)
         return try await change(context, id: id) { incident, known, author, now in
             return try incident.setImpacts(input.components.map(\.value), knownComponents: known, author: author, now: now)
@@ -134,7 +128,7 @@ struct IncidentsController {
 
     @Sendable func setMilestone(_ request: Request, context: AppRequestContext) async throws -> IncidentDTO {
         _ = try context.require(.responder)
-        let id = try incidentID(context)
+        let id = try context.resourceID("incident")
         let raw = try context.parameters.require("milestone")
         guard let milestone = Milestone(rawValue: raw) else {
             throw DomainError.notFound(what: "milestone", id: raw)
@@ -147,7 +141,7 @@ struct IncidentsController {
 
     @Sendable func setRoles(_ request: Request, context: AppRequestContext) async throws -> IncidentDTO {
         _ = try context.require(.responder)
-        let id = try incidentID(context)
+        let id = try context.resourceID("incident")
         let input = try await request.decode(as: [String: String?].self, context: context)
         var assignments: [(Role, String?)] = []
         for (key, person) in input.sorted(by: { $0.key < $1.key }) {
@@ -164,7 +158,7 @@ struct IncidentsController {
 
     @Sendable func resolve(_ request: Request, context: AppRequestContext) async throws -> IncidentDTO {
         _ = try context.require(.responder)
-        let id = try incidentID(context)
+        let id = try context.resourceID("incident")
         let input = try await decodeOptional(ResolveInput.self, request, context) ?? ResolveInput()
         return try await change(context, id: id) { incident, known, author, now in
             if let message = input.message {
@@ -176,7 +170,7 @@ struct IncidentsController {
 
     @Sendable func reopen(_ request: Request, context: AppRequestContext) async throws -> IncidentDTO {
         _ = try context.require(.responder)
-        let id = try incidentID(context)
+        let id = try context.resourceID("incident")
         let input = try await decodeOptional(ReopenInput.self, request, context) ?? ReopenInput()
         return try await change(context, id: id) { incident, _, author, now in
             try incident.reopen(to: input.status ?? .investigating, reason: input.reason, author: author, now: now)
@@ -185,12 +179,12 @@ struct IncidentsController {
 
     @Sendable func timeline(_ request: Request, context: AppRequestContext) async throws -> TimelineDTO {
         _ = try context.require(.viewer)
-        return TimelineDTO(entries: try await store.timeline(incidentID: try incidentID(context)).map(TimelineEntryDTO.init))
+        return TimelineDTO(entries: try await store.timeline(incidentID: try context.resourceID("incident")).map(TimelineEntryDTO.init))
     }
 
     @Sendable func addNote(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<TimelineEntryDTO> {
         let token = try context.require(.responder)
-        let id = try incidentID(context)
+        let id = try context.resourceID("incident")
         let input = try await request.decode(as: NoteInput.self, context: context)
         let now = clock.now
         let (_, entries) = try await store.updateIncident(id: id) { incident, _ in

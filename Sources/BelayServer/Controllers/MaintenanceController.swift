@@ -17,12 +17,6 @@ struct MaintenanceController {
         group.post("maintenance/:id/cancel", use: cancel)
     }
 
-    func windowID(_ context: AppRequestContext) throws -> Int64 {
-        let raw = try context.parameters.require("id")
-        guard let id = Validate.id(raw) else { throw DomainError.notFound(what: "maintenance", id: raw) }
-        return id
-    }
-
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> MaintenanceListDTO {
         _ = try context.require(.viewer)
         let now = clock.now
@@ -31,7 +25,7 @@ struct MaintenanceController {
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> MaintenanceDTO {
         _ = try context.require(.viewer)
-        let id = try windowID(context)
+        let id = try context.resourceID("maintenance")
         guard let window = try await store.maintenance(id: id) else { throw DomainError.notFound(what: "maintenance", id: String(id)) }
         return MaintenanceDTO(window, now: clock.now)
     }
@@ -51,7 +45,7 @@ struct MaintenanceController {
 
     func move(_ request: Request, _ context: AppRequestContext, to target: MaintenanceStatus) async throws -> MaintenanceDTO {
         let token = try context.require(.responder)
-        let id = try windowID(context)
+        let id = try context.resourceID("maintenance")
         let input = try await decodeOptional(MessageInput.self, request, context)
         let now = clock.now
         let window = try await store.updateMaintenance(id: id) { window in
@@ -74,7 +68,7 @@ struct MaintenanceController {
 
     @Sendable func postUpdate(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<MaintenanceDTO> {
         let token = try context.require(.responder)
-        let id = try windowID(context)
+        let id = try context.resourceID("maintenance")
         let input = try await request.decode(as: MessageInput.self, context: context)
         guard let message = input.message else { throw DomainError.invalid(field: "message", message: "must not be empty") }
         let now = clock.now

@@ -31,6 +31,13 @@ public struct AppRequestContext: RequestContext {
         return token
     }
 
+    /// The canonical numeric id in the path parameter `name`; anything else is a 404 for `what`.
+    func resourceID(_ what: String, parameter name: String = "id") throws -> Int64 {
+        let raw = try parameters.require(name)
+        guard let id = Validate.id(raw) else { throw DomainError.notFound(what: what, id: raw) }
+        return id
+    }
+
     /// The name recorded as the author of changes made with this request.
     var author: String { token.map { "token:\($0.name)" } ?? "anonymous" }
 }

@@ -30,13 +30,6 @@ struct AppController {
         app.post("tokens/:id/revoke", use: revokeToken)
     }
 
-    func statuses() async throws -> [String: ComponentStatus] {
-        let now = clock.now
-        return ServiceStatus.componentStatuses(
-            components: try await store.components(), incidents: try await store.incidents(IncidentQuery(openOnly: true)),
-            maintenances: try await store.maintenances(MaintenanceQuery(endingAfter: now)), now: now)
-    }
-
     /// Shows a refused form's reason on the page it came back to.
     static func failure(_ path: String, _ error: DomainError) -> WebRedirect {
         WebRedirect(location: "\(path)?error=\(error.message.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")")
@@ -62,7 +55,7 @@ struct AppController {
             ]
         }
         page["hasOpen"] = !open.isEmpty
-        let statuses = try await statuses()
+        let statuses = try await store.componentStatuses(at: clock.now)
         let degraded = try await store.components().filter { (statuses[$0.slug] ?? .operational) != .operational }
         page["degraded"] = degraded.map { ["name": $0.name, "status": (statuses[$0.slug] ?? .operational).label, "statusClass": "st-\((statuses[$0.slug] ?? .operational).rawValue)"] }
         page["hasDegraded"] = !degraded.isEmpty
@@ -81,7 +74,7 @@ struct AppController {
     @Sendable func componentsPage(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireUser(.viewer, request: request)
         var page = basePage(context, request, title: "Components")
-        let statuses = try await statuses()
+        let statuses = try await store.componentStatuses(at: clock.now)
         let components = try await store.components()
         let names = Dictionary(uniqueKeysWithValues: components.map { ($0.slug, $0.name) })
         page["components"] = components.map { component -> [String: Any] in
@@ -205,8 +198,7 @@ struct AppController {
 
     @Sendable func moveMaintenance(_ request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser(.responder, request: request)
-        let raw = try context.parameters.require("id")
-        guard let id = Validate.id(raw) else { throw DomainError.notFound(what: "maintenance", id: raw) }
+        let id = try context.resourceID("maintenance")
         let target: MaintenanceStatus
         switch try context.parameters.require("action") {
         case "start": target = .inProgress
@@ -278,8 +270,7 @@ struct AppController {
 
     func updateUser(_ request: Request, _ context: AppRequestContext, _ change: @escaping @Sendable (inout User, FormData, Date) throws -> Void) async throws -> Response {
         _ = try context.requireUser(.admin, request: request)
-        let raw = try context.parameters.require("id")
-        guard let id = Validate.id(raw) else { throw DomainError.notFound(what: "user", id: raw) }
+        let id = try context.resourceID("user")
         let form = try await FormData.read(request, context: context)
         try context.requireCSRF(form)
         let now = clock.now
@@ -354,8 +345,7 @@ struct AppController {
 
     @Sendable func revokeToken(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireUser(.admin, request: request)
-        let raw = try context.parameters.require("id")
-        guard let id = Validate.id(raw) else { throw DomainError.notFound(what: "token", id: raw) }
+        let id = try context.resourceID("token")
         let form = try await FormData.read(request, context: context)
         try context.requireCSRF(form)
         do {

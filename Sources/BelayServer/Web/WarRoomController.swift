@@ -27,12 +27,6 @@ struct WarRoomController {
         app.post("incidents/:id/reopen", use: reopen)
     }
 
-    func incidentID(_ context: AppRequestContext) throws -> Int64 {
-        let raw = try context.parameters.require("id")
-        guard let id = Validate.id(raw) else { throw DomainError.notFound(what: "incident", id: raw) }
-        return id
-    }
-
     // MARK: Declare
 
     func declareContext(_ context: AppRequestContext, form: FormData? = nil, error: String? = nil) async throws -> [String: Any] {
@@ -157,7 +151,7 @@ struct WarRoomController {
     }
 
     func loadIncident(_ context: AppRequestContext) async throws -> Incident {
-        let id = try incidentID(context)
+        let id = try context.resourceID("incident")
         guard let incident = try await store.incident(id: id) else { throw DomainError.notFound(what: "incident", id: String(id)) }
         return incident
     }
@@ -179,7 +173,7 @@ struct WarRoomController {
     /// Server-sent events: one `changed` event whenever this incident's timeline grows or it is updated.
     @Sendable func events(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireUser(.viewer, request: request)
-        let id = try incidentID(context)
+        let id = try context.resourceID("incident")
         guard try await store.incident(id: id) != nil else { throw DomainError.notFound(what: "incident", id: String(id)) }
         let store = self.store
         let changes = store.changes.stream()
@@ -214,7 +208,7 @@ struct WarRoomController {
         _ change: @escaping @Sendable (inout Incident, Set<String>, FormData, String, Date) throws -> [TimelineEntry]
     ) async throws -> Response {
         let user = try context.requireUser(.responder, request: request)
-        let id = try incidentID(context)
+        let id = try context.resourceID("incident")
         let form = try await FormData.read(request, context: context)
         try context.requireCSRF(form)
         let now = clock.now
