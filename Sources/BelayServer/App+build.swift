@@ -17,6 +17,8 @@ public struct BelayApp {
         let box = SnapshotBox()
         let publisher = StatusPagePublisher(
             store: store, clock: clock, builder: builder, configuration: configuration, box: box, logger: logger)
+        // The first snapshot exists before the server listens, so nobody is ever told "try again".
+        try await publisher.rebuild()
 
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: ErrorMiddleware())
