@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
     ],
     targets: [
         .target(
@@ -32,10 +34,25 @@ let package = Package(
             ]
         ),
         .target(
+            name: "BelayMonitoring",
+            dependencies: [
+                "BelayCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "BelayServer",
             dependencies: [
                 "BelayCore",
+                "BelayMonitoring",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -49,6 +66,7 @@ let package = Package(
             name: "belay",
             dependencies: [
                 "BelayCore",
+                "BelayMonitoring",
                 "BelaySQLite",
                 "BelayServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -64,6 +82,16 @@ let package = Package(
             dependencies: ["BelayCore", "BelaySQLite", "BelayServer"]
         ),
         .testTarget(name: "BelayCoreTests", dependencies: ["BelayCore", "BelayTestSupport"]),
+        .testTarget(
+            name: "BelayMonitoringTests",
+            dependencies: [
+                "BelayMonitoring",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .testTarget(name: "BelaySQLiteTests", dependencies: ["BelayCore", "BelaySQLite", "BelayTestSupport"]),
         .testTarget(
             name: "BelayServerTests",

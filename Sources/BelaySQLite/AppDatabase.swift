@@ -186,6 +186,100 @@ public struct AppDatabase: Sendable {
                 t.column("expiresAt", .double).notNull()
             }
         }
+        migrator.registerMigration("v3-detect") { db in
+            try db.alter(table: "incident") { t in
+                t.add(column: "autoResolve", .boolean).notNull().defaults(to: false)
+                t.add(column: "holdOpen", .boolean).notNull().defaults(to: false)
+                t.add(column: "signalsClearedAt", .double)
+            }
+            try db.create(table: "monitor") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull()
+                t.column("kind", .text).notNull()
+                t.column("settings", .jsonText).notNull()
+                t.column("intervalSeconds", .integer).notNull()
+                t.column("timeoutSeconds", .integer).notNull()
+                t.column("failureThreshold", .integer).notNull()
+                t.column("successThreshold", .integer).notNull()
+                t.column("componentSlug", .text).references("component", onDelete: .setNull).indexed()
+                t.column("severity", .text).notNull()
+                t.column("isPaused", .boolean).notNull()
+                t.column("heartbeatToken", .text).unique()
+                t.column("status", .text).notNull().indexed()
+                t.column("since", .double).notNull()
+                t.column("lastCheckedAt", .double)
+                t.column("lastOutcome", .text)
+                t.column("lastMessage", .text)
+                t.column("lastLatencyMs", .double)
+                t.column("consecutiveFailures", .integer).notNull()
+                t.column("consecutiveSuccesses", .integer).notNull()
+                t.column("lastPingAt", .double)
+                t.column("failingSince", .double)
+                t.column("createdAt", .double).notNull()
+                t.column("updatedAt", .double).notNull()
+            }
+            try db.create(table: "check_result") { t in
+                t.column("monitorId", .integer).notNull().references("monitor", onDelete: .cascade)
+                t.column("checkedAt", .double).notNull().indexed()
+                t.column("outcome", .text).notNull()
+                t.column("latencyMs", .double)
+                t.column("message", .text).notNull()
+            }
+            try db.create(index: "check_result_by_monitor", on: "check_result", columns: ["monitorId", "checkedAt"])
+            try db.create(table: "check_rollup", options: .withoutRowID) { t in
+                t.column("monitorId", .integer).notNull().references("monitor", onDelete: .cascade)
+                t.column("granularity", .text).notNull()
+                t.column("bucket", .integer).notNull()
+                t.column("total", .integer).notNull()
+                t.column("up", .integer).notNull()
+                t.column("degraded", .integer).notNull()
+                t.column("down", .integer).notNull()
+                t.column("latencySumMs", .double).notNull()
+                t.column("latencyCount", .integer).notNull()
+                t.column("latencyMaxMs", .double).notNull()
+                t.primaryKey(["monitorId", "granularity", "bucket"])
+            }
+            try db.create(index: "check_rollup_by_bucket", on: "check_rollup", columns: ["granularity", "bucket"])
+            try db.create(table: "integration") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull()
+                t.column("kind", .text).notNull()
+                t.column("keyHash", .text).notNull().unique()
+                t.column("keyHint", .text).notNull()
+                t.column("routing", .jsonText).notNull()
+                t.column("publicIncidents", .boolean).notNull()
+                t.column("isEnabled", .boolean).notNull()
+                t.column("createdAt", .double).notNull()
+                t.column("updatedAt", .double).notNull()
+                t.column("lastEventAt", .double)
+                t.column("eventCount", .integer).notNull()
+            }
+            try db.create(table: "signal") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("sourceKind", .text).notNull()
+                t.column("sourceId", .integer).notNull()
+                t.column("sourceName", .text).notNull()
+                t.column("dedupKey", .text).notNull()
+                t.column("status", .text).notNull().indexed()
+                t.column("summary", .text).notNull()
+                t.column("severity", .text).notNull()
+                t.column("source", .text)
+                t.column("components", .jsonText).notNull()
+                t.column("labels", .jsonText).notNull()
+                t.column("links", .jsonText).notNull()
+                t.column("details", .text)
+                t.column("startsAt", .double).notNull()
+                t.column("endsAt", .double)
+                t.column("firstReceivedAt", .double).notNull()
+                t.column("lastReceivedAt", .double).notNull()
+                t.column("eventCount", .integer).notNull()
+                t.column("incidentId", .integer).references("incident", onDelete: .setNull).indexed()
+            }
+            // One active alert per key and source; after it resolves, the same key starts a new one.
+            try db.execute(sql: """
+                CREATE UNIQUE INDEX signal_active_key ON signal(sourceKind, sourceId, dedupKey) WHERE status != 'resolved'
+                """)
+        }
         return migrator
     }
 

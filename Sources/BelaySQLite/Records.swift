@@ -93,6 +93,9 @@ struct IncidentRecord: IdentifiedRecord {
     var reopenCount: Int
     var createdAt: Date
     var updatedAt: Date
+    var autoResolve: Bool
+    var holdOpen: Bool
+    var signalsClearedAt: Date?
 
     init(_ value: Incident) {
         id = value.id == 0 ? nil : value.id
@@ -111,6 +114,9 @@ struct IncidentRecord: IdentifiedRecord {
         reopenCount = value.reopenCount
         createdAt = value.createdAt
         updatedAt = value.updatedAt
+        autoResolve = value.autoResolve
+        holdOpen = value.holdOpen
+        signalsClearedAt = value.signalsClearedAt
     }
 
     func domain(impacts: [ComponentImpact], updates: [StatusUpdate]) throws -> Incident {
@@ -121,7 +127,8 @@ struct IncidentRecord: IdentifiedRecord {
                 impactStartedAt: impactStartedAt, detectedAt: detectedAt, acknowledgedAt: acknowledgedAt, mitigatedAt: mitigatedAt,
                 resolvedAt: resolvedAt),
             roles: Roles(commander: commander, communications: communications, scribe: scribe), reopenCount: reopenCount,
-            createdAt: createdAt, updatedAt: updatedAt, updates: updates)
+            createdAt: createdAt, updatedAt: updatedAt, updates: updates, autoResolve: autoResolve, holdOpen: holdOpen,
+            signalsClearedAt: signalsClearedAt)
     }
 }
 

@@ -1,17 +1,25 @@
 import BelayCore
+import BelayMonitoring
 import Foundation
 import Hummingbird
+import NIOPosix
+import ServiceLifecycle
 import Logging
 
 /// Everything a running Belay server is made of, built the same way by `belay serve` and by the tests.
 public struct BelayApp {
     public let router: Router<AppRequestContext>
     public let statusPage: StatusPagePublisher
+    public let scheduler: MonitorScheduler
+    public let autoResolver: any Service
     public let configuration: ServerConfiguration
 
     /// Wires the store, the controllers and the status page together.
+    /// `checker` replaces the real monitor checkers (tests); by default monitors use the network under the
+    /// configured egress policy.
     public static func build(
-        store: any BelayStore, configuration: ServerConfiguration, clock: any WallClock = SystemClock(), logger: Logger
+        store: any BelayStore, configuration: ServerConfiguration, clock: any WallClock = SystemClock(), checker: (any Checker)? = nil,
+        logger: Logger
     ) async throws -> BelayApp {
         let builder = try await StatusPageBuilder.load(configuration: configuration)
         let box = SnapshotBox()
@@ -20,10 +28,22 @@ public struct BelayApp {
         // The first snapshot exists before the server listens, so nobody is ever told "try again".
         try await publisher.rebuild()
 
+        let egress = try EgressPolicy(
+            allow: EgressPolicy.parseList(configuration.egressAllow), deny: EgressPolicy.parseList(configuration.egressDeny),
+            denyPrivate: configuration.egressDenyPrivate)
+        let scheduler = MonitorScheduler(
+            store: store, checkers: checker ?? Checkers(group: MultiThreadedEventLoopGroup.singleton, egress: egress), clock: clock,
+            settings: .init(concurrency: configuration.monitorConcurrency, resultRetention: configuration.resultRetention, policy: configuration.signalPolicy),
+            logger: logger)
+        let ingest = IngestQueue(store: store, clock: clock, policy: configuration.signalPolicy, maxPendingEvents: configuration.ingestQueueEvents)
+
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: ErrorMiddleware())
-        router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
+        router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes, alertLimit: configuration.maxAlertBodyBytes))
         PublicController(box: box).addRoutes(to: router)
+        IngestController(queue: ingest, bodyLimit: configuration.maxAlertBodyBytes).addRoutes(to: router)
+        let monitors = MonitorsController(store: store, clock: clock, scheduler: scheduler, baseURL: configuration.baseURL)
+        monitors.addHeartbeatRoutes(to: router)
 
         let api = router.group("api/v1").add(middleware: TokenAuthenticator(store: store))
         MetaController(openAPIDocument: try MetaController.loadDocument()).addRoutes(to: api)
@@ -31,6 +51,8 @@ public struct BelayApp {
         IncidentsController(store: store, clock: clock, baseURL: configuration.baseURL).addRoutes(to: api)
         MaintenanceController(store: store, clock: clock).addRoutes(to: api)
         AdminController(store: store, clock: clock).addRoutes(to: api)
+        monitors.addRoutes(to: api)
+        IntegrationsController(store: store, clock: clock, baseURL: configuration.baseURL).addRoutes(to: api)
 
         let renderer = WebRenderer(templates: builder.templates, cssHref: builder.stylesheetHref, jsHref: builder.scriptHref)
         let web = router.group("app")
@@ -40,8 +62,11 @@ public struct BelayApp {
         AccountController(store: store, clock: clock, configuration: configuration, renderer: renderer, throttle: throttle).addRoutes(to: web)
         AppController(store: store, clock: clock, configuration: configuration, renderer: renderer).addRoutes(to: web)
         WarRoomController(store: store, clock: clock, renderer: renderer).addRoutes(to: web)
+        DetectWebController(store: store, clock: clock, configuration: configuration, renderer: renderer, scheduler: scheduler).addRoutes(to: web)
 
-        return BelayApp(router: router, statusPage: publisher, configuration: configuration)
+        return BelayApp(
+            router: router, statusPage: publisher, scheduler: scheduler,
+            autoResolver: AutoResolver(store: store, clock: clock, policy: configuration.signalPolicy, logger: logger), configuration: configuration)
     }
 
     /// The HTTP application with the status page publisher running beside it. `onListening` gets the
@@ -50,7 +75,7 @@ public struct BelayApp {
         Application(
             responder: PublicFastPath(box: statusPage.box, next: router.buildResponder()),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Belay"),
-            services: [statusPage],
+            services: [statusPage, scheduler, autoResolver],
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             logger: logger)
     }
@@ -68,11 +93,23 @@ extension BelayApp {
     }
 }
 
-/// Applies the configured body limit to every request's context before it is read.
+/// Applies the configured body limit to every request's context before it is read. Alert deliveries
+/// have their own, larger limit.
 struct BodyLimitMiddleware: RouterMiddleware {
-    let limit: Int
+    let normalLimit: Int
+    let alertLimit: Int
+
+    init(limit: Int, alertLimit: Int) {
+        normalLimit = limit
+        self.alertLimit = alertLimit
+    }
+
+    static func isAlertDelivery(_ path: String) -> Bool {
+        path == "/v2/enqueue" || (path.hasPrefix("/api/v1/integrations/") && (path.hasSuffix("/alertmanager") || path.hasSuffix("/events")))
+    }
 
     func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
+        let limit = Self.isAlertDelivery(request.uri.path) ? alertLimit : normalLimit
         var context = context
         context.maxUploadSize = limit
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {

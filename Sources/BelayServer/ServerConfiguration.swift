@@ -1,3 +1,4 @@
+import BelayCore
 import Foundation
 
 /// Settings for the HTTP server and the public status page. Every field has a default that works out of the box.
@@ -25,6 +26,21 @@ public struct ServerConfiguration: Sendable {
     /// Failed sign-ins allowed per account and per client in `signInWindow` before answering 429.
     public var signInAttempts = 10
     public var signInWindow: TimeInterval = 15 * 60
+
+    // Detect
+    /// The largest alert delivery accepted (Alertmanager groups can be large).
+    public var maxAlertBodyBytes = 16 << 20
+    /// Events waiting to be committed before new deliveries get 503.
+    public var ingestQueueEvents = 100_000
+    public var signalPolicy = SignalPolicy()
+    /// Checks running at once.
+    public var monitorConcurrency = 256
+    /// How long raw monitor results are kept.
+    public var resultRetention: TimeInterval = 7 * 86400
+    /// Comma-separated CIDRs monitors may reach even if denied by default, and CIDRs always denied.
+    public var egressAllow = ""
+    public var egressDeny = ""
+    public var egressDenyPrivate = false
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, pageName: String = "Belay Status", publicURL: String? = nil,

@@ -163,11 +163,19 @@ public struct Incident: Codable, Sendable, Equatable {
     public var updatedAt: Date
     /// Public updates, oldest first.
     public var updates: [StatusUpdate]
+    /// True when Belay opened the incident from a signal; such incidents resolve themselves after the
+    /// quiet period once every signal has cleared, unless `holdOpen`.
+    public var autoResolve: Bool
+    /// A person asked Belay not to resolve this incident by itself.
+    public var holdOpen: Bool
+    /// When the last of its active signals cleared; nil while any signal is active or none ever was.
+    public var signalsClearedAt: Date?
 
     public init(
         id: Int64 = 0, title: String, severity: Severity, status: IncidentStatus = .investigating, isPublic: Bool = true,
         impacts: [ComponentImpact] = [], milestones: Milestones = Milestones(), roles: Roles = Roles(), reopenCount: Int = 0,
-        createdAt: Date, updatedAt: Date, updates: [StatusUpdate] = []
+        createdAt: Date, updatedAt: Date, updates: [StatusUpdate] = [], autoResolve: Bool = false, holdOpen: Bool = false,
+        signalsClearedAt: Date? = nil
     ) {
         self.id = id
         self.title = title
@@ -181,6 +189,9 @@ public struct Incident: Codable, Sendable, Equatable {
         self.createdAt = createdAt
         self.updatedAt = updatedAt
         self.updates = updates
+        self.autoResolve = autoResolve
+        self.holdOpen = holdOpen
+        self.signalsClearedAt = signalsClearedAt
     }
 
     public var isOpen: Bool { status.isOpen }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The kinds of entry on an incident's timeline. Later features add signal, change and action.
+/// The kinds of entry on an incident's timeline. Later features add change and action.
 public enum TimelineKind: String, Codable, Sendable, CaseIterable {
     case declared
     case statusChange = "status_change"
@@ -11,6 +11,8 @@ public enum TimelineKind: String, Codable, Sendable, CaseIterable {
     case impactChange = "impact_change"
     case roleChange = "role_change"
     case visibilityChange = "visibility_change"
+    /// An alert or monitor fired, was acknowledged or cleared.
+    case signal
 }
 
 /// One line of an incident's history. `occurredAt` is when it happened, `recordedAt` when Belay learned of

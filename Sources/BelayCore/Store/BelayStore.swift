@@ -2,7 +2,7 @@ import Foundation
 
 /// What the domain needs from storage. Each write is one transaction: it either happens whole or,
 /// when the closure or a check throws, leaves the data exactly as it was.
-public protocol BelayStore: AccountStore {
+public protocol BelayStore: AccountStore, DetectStore {
     /// Signals after every committed write, so derived views (the status page) can rebuild.
     var changes: ChangeSignal { get }
 
@@ -77,5 +77,12 @@ extension BelayStore {
         ServiceStatus.componentStatuses(
             components: try await components(), incidents: try await incidents(IncidentQuery(openOnly: true)),
             maintenances: try await maintenances(MaintenanceQuery(endingAfter: now)), now: now)
+    }
+}
+
+extension BelayStore {
+    /// Holds an incident open, so Belay does not resolve it by itself (or releases it).
+    public func setHoldOpen(incidentID: Int64, hold: Bool, author: String, now: Date) async throws -> Incident {
+        try await updateIncident(id: incidentID) { incident, _ in incident.setHoldOpen(hold, author: author, now: now) }.0
     }
 }

@@ -84,6 +84,10 @@ struct IncidentDTO: ResponseEncodable {
     var updatedAt: Date
     var updates: [StatusUpdateDTO]
     var url: String
+    /// Belay opened it from a signal and will resolve it after the quiet period unless held open.
+    var autoResolve: Bool
+    var holdOpen: Bool
+    var signalsClearedAt: Date?
 
     init(_ incident: Incident, urgency: Urgency, baseURL: String) {
         id = String(incident.id)
@@ -100,6 +104,9 @@ struct IncidentDTO: ResponseEncodable {
         updatedAt = incident.updatedAt
         updates = incident.updates.map(StatusUpdateDTO.init)
         url = "\(baseURL)/incidents/\(incident.id)"
+        autoResolve = incident.autoResolve
+        holdOpen = incident.holdOpen
+        signalsClearedAt = incident.signalsClearedAt
     }
 }
 

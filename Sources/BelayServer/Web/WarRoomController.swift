@@ -137,6 +137,7 @@ struct WarRoomController {
         case .impactChange: return "Impact"
         case .roleChange: return "Role"
         case .visibilityChange: return "Visibility"
+        case .signal: return "Signals"
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BelayCore
+import BelayMonitoring
 import BelaySQLite
 import BelayServer
 import Foundation
@@ -64,6 +65,30 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (env BELAY_LOG_LEVEL; default info).")
     var logLevel: String?
 
+    @Option(name: .long, help: "CIDRs monitors may reach even if denied by default, comma-separated, e.g. 127.0.0.1/32 (env BELAY_EGRESS_ALLOW).")
+    var egressAllow: String?
+
+    @Option(name: .long, help: "CIDRs monitors may never reach, comma-separated; beats --egress-allow (env BELAY_EGRESS_DENY).")
+    var egressDeny: String?
+
+    @Flag(name: .long, help: "Refuse private address ranges to monitors too (env BELAY_EGRESS_DENY_PRIVATE=1).")
+    var egressDenyPrivate = false
+
+    @Option(name: .long, help: "A new alert joins an open incident on the same component active within this long, e.g. 60m (env BELAY_GROUPING_WINDOW; default 60m).")
+    var groupingWindow: String?
+
+    @Option(name: .long, help: "An incident Belay opened resolves this long after its signals clear, e.g. 15m (env BELAY_QUIET_PERIOD; default 15m).")
+    var quietPeriod: String?
+
+    @Option(name: .long, help: "How long raw monitor results are kept, e.g. 7d (env BELAY_RESULT_RETENTION; default 7d).")
+    var resultRetention: String?
+
+    @Option(name: .long, help: "Monitor checks run at once (env BELAY_MONITOR_CONCURRENCY; default 256).")
+    var monitorConcurrency: Int?
+
+    @Option(name: .long, help: "Alert events waiting to be stored before deliveries get 503 (env BELAY_INGEST_QUEUE; default 100000).")
+    var ingestQueue: Int?
+
     func run() async throws {
         let levelName = logLevel ?? Environment.value("BELAY_LOG_LEVEL") ?? "info"
         guard let level = Logger.Level(rawValue: levelName) else { throw ValidationError("unknown log level '\(levelName)'") }
@@ -76,6 +101,32 @@ struct Serve: AsyncParsableCommand {
         guard (0...65535).contains(configuration.port) else { throw ValidationError("port must be 0-65535") }
         configuration.pageName = pageName ?? Environment.value("BELAY_PAGE_NAME") ?? configuration.pageName
         configuration.publicURL = publicURL ?? Environment.value("BELAY_PUBLIC_URL")
+        configuration.egressAllow = egressAllow ?? Environment.value("BELAY_EGRESS_ALLOW") ?? ""
+        configuration.egressDeny = egressDeny ?? Environment.value("BELAY_EGRESS_DENY") ?? ""
+        configuration.egressDenyPrivate = egressDenyPrivate || Environment.value("BELAY_EGRESS_DENY_PRIVATE") == "1"
+        do {
+            _ = try EgressPolicy.parseList(configuration.egressAllow)
+            _ = try EgressPolicy.parseList(configuration.egressDeny)
+        } catch {
+            throw ValidationError("egress policy: \(error)")
+        }
+        if let text = groupingWindow ?? Environment.value("BELAY_GROUPING_WINDOW") {
+            configuration.signalPolicy.groupingWindow = try Self.parseDuration(text, option: "--grouping-window")
+        }
+        if let text = quietPeriod ?? Environment.value("BELAY_QUIET_PERIOD") {
+            configuration.signalPolicy.quietPeriod = try Self.parseDuration(text, option: "--quiet-period")
+        }
+        if let text = resultRetention ?? Environment.value("BELAY_RESULT_RETENTION") {
+            configuration.resultRetention = try Self.parseDuration(text, option: "--result-retention")
+        }
+        if let value = try monitorConcurrency ?? Environment.value("BELAY_MONITOR_CONCURRENCY").map({ try Self.parseCount($0, option: "BELAY_MONITOR_CONCURRENCY") }) {
+            guard (1...10_000).contains(value) else { throw ValidationError("--monitor-concurrency must be 1-10000") }
+            configuration.monitorConcurrency = value
+        }
+        if let value = try ingestQueue ?? Environment.value("BELAY_INGEST_QUEUE").map({ try Self.parseCount($0, option: "BELAY_INGEST_QUEUE") }) {
+            guard value >= 1 else { throw ValidationError("--ingest-queue must be at least 1") }
+            configuration.ingestQueueEvents = value
+        }
 
         let database = try dataOptions.open()
         let mode = try dataOptions.synchronousMode()
@@ -103,6 +154,27 @@ struct Serve: AsyncParsableCommand {
                 """.utf8))
         }.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         logger.info("stopped")
+    }
+
+    /// "90s", "15m", "2h", "7d" (a bare number is seconds).
+    static func parseDuration(_ text: String, option: String) throws -> TimeInterval {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+        var number = Substring(trimmed)
+        var scale = 1.0
+        if let last = trimmed.last, let unit = units[last] {
+            number = trimmed.dropLast()
+            scale = unit
+        }
+        guard let value = Double(number), value >= 0, value.isFinite else {
+            throw ValidationError("\(option) must be a duration such as 90s, 15m, 2h or 7d (got '\(text)')")
+        }
+        return value * scale
+    }
+
+    static func parseCount(_ text: String, option: String) throws -> Int {
+        guard let value = Int(text) else { throw ValidationError("\(option) must be a number (got '\(text)')") }
+        return value
     }
 
     static func parsePort(_ text: String) throws -> Int {

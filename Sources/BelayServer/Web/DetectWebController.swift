@@ -1,0 +1,330 @@
+import BelayCore
+import BelayMonitoring
+import Foundation
+import Hummingbird
+
+/// The app's monitor pages (list, detail with uptime and latency charts) and integration pages.
+struct DetectWebController {
+    let store: any BelayStore
+    let clock: any WallClock
+    let configuration: ServerConfiguration
+    let renderer: WebRenderer
+    let scheduler: MonitorScheduler
+
+    static let pageSize = 50
+
+    func addRoutes(to app: RouterGroup<AppRequestContext>) {
+        app.get("monitors", use: monitorsPage)
+        app.post("monitors", use: addMonitor)
+        app.get("monitors/:id", use: monitorPage)
+        app.post("monitors/:id/:action", use: monitorAction)
+        app.get("integrations", use: integrationsPage)
+        app.post("integrations", use: addIntegration)
+        app.post("integrations/:id/:action", use: integrationAction)
+    }
+
+    func basePage(_ context: AppRequestContext, _ request: Request, title: String) -> [String: Any] {
+        var page = WebPages.base(context, title: title)
+        page["error"] = request.uri.queryParameters["error"].map(String.init)
+        return page
+    }
+
+    static func statusClass(_ status: MonitorStatus) -> String {
+        switch status {
+        case .up: return "st-operational"
+        case .degraded: return "st-degraded_performance"
+        case .down: return "st-major_outage"
+        case .pending, .paused: return "st-none"
+        }
+    }
+
+    static func target(_ monitor: Monitor) -> String {
+        let s = monitor.settings
+        switch monitor.kind {
+        case .http: return s.url ?? ""
+        case .tcp: return "\(s.host ?? ""):\(s.port ?? 0)"
+        case .tls: return "\(s.host ?? ""):\(s.port ?? 443)"
+        case .certificateFile: return s.path ?? "uploaded certificate"
+        case .dns: return s.name ?? ""
+        case .heartbeat: return "every \(monitor.intervalSeconds) s + \(s.graceSeconds ?? 0) s grace"
+        }
+    }
+
+    // MARK: Monitors
+
+    @Sendable func monitorsPage(_ request: Request, context: AppRequestContext) async throws -> Response {
+        _ = try context.requireUser(.viewer, request: request)
+        var page = basePage(context, request, title: "Monitors")
+        let query = request.uri.queryParameters
+        var monitorQuery = MonitorQuery(limit: Self.pageSize + 1)
+        monitorQuery.after = query["after"].flatMap { Int64($0) }
+        monitorQuery.status = query["status"].flatMap { MonitorStatus(rawValue: String($0)) }
+        monitorQuery.text = query["q"].map { String($0.prefix(200)) }
+        var monitors = try await store.monitors(monitorQuery)
+        let more = monitors.count > Self.pageSize
+        if more { monitors.removeLast() }
+        page["monitors"] = monitors.map { monitor -> [String: Any] in
+            [
+                "id": String(monitor.id), "name": monitor.name, "kind": monitor.kind.rawValue, "target": Self.target(monitor),
+                "status": monitor.state.status.rawValue, "statusClass": Self.statusClass(monitor.state.status),
+                "message": monitor.state.lastMessage ?? "", "component": monitor.component ?? "",
+                "checked": monitor.state.lastCheckedAt.map(WebPages.when) ?? "never",
+            ]
+        }
+        page["hasMonitors"] = !monitors.isEmpty
+        var filters: [String] = []
+        if let status = monitorQuery.status { filters.append("status=\(status.rawValue)") }
+        if let text = monitorQuery.text, !text.isEmpty { filters.append("q=\(text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")") }
+        if more, let last = monitors.last { page["nextPage"] = "/app/monitors?" + (filters + ["after=\(last.id)"]).joined(separator: "&") }
+        page["q"] = monitorQuery.text ?? ""
+        page["statusOptions"] = [["value": "", "label": "any state", "selected": monitorQuery.status == nil]]
+            + MonitorStatus.allCases.map { ["value": $0.rawValue, "label": $0.rawValue, "selected": $0 == monitorQuery.status] }
+        page["total"] = try await store.monitorCount()
+        page["kinds"] = MonitorKind.allCases.map { ["value": $0.rawValue] }
+        page["components"] = try await store.components().map { ["slug": $0.slug, "name": $0.name] }
+        page["severities"] = Severity.allCases.map { ["value": $0.rawValue, "selected": $0 == .sev2] }
+        let stats = scheduler.stats()
+        page["stats"] = "\(stats.monitors) scheduled, \(stats.inFlight) running, start lateness p99 \(Int(stats.latenessP99Ms)) ms over the last minute"
+        return try renderer.page("app-monitors", page)
+    }
+
+    @Sendable func addMonitor(_ request: Request, context: AppRequestContext) async throws -> Response {
+        _ = try context.requireUser(.responder, request: request)
+        let form = try await FormData.read(request, context: context)
+        try context.requireCSRF(form)
+        do {
+            guard let kind = MonitorKind(rawValue: form["kind"] ?? "") else { throw DomainError.invalid(field: "kind", message: "choose a kind") }
+            let target = (form["target"] ?? "").trimmingCharacters(in: .whitespaces)
+            var settings = MonitorSettings()
+            func hostPort(defaultPort: Int?) throws {
+                let parts = target.split(separator: ":")
+                guard let host = parts.first, parts.count <= 2 else { throw DomainError.invalid(field: "target", message: "give host:port") }
+                settings.host = String(host)
+                settings.port = parts.count == 2 ? Int(parts[1]) : defaultPort
+                if settings.port == nil { throw DomainError.invalid(field: "target", message: "give host:port") }
+            }
+            switch kind {
+            case .http: settings.url = target
+            case .tcp: try hostPort(defaultPort: nil)
+            case .tls: try hostPort(defaultPort: 443)
+            case .certificateFile: settings.path = target
+            case .dns: settings.name = target
+            case .heartbeat: settings.graceSeconds = Int(target) ?? 0
+            }
+            let interval = Int(form["interval"] ?? "") ?? 60
+            let now = clock.now
+            let component = form["component"].flatMap { $0.isEmpty ? nil : $0 }
+            let monitor = try await store.createMonitor(
+                Monitor(
+                    name: form["name"] ?? "", kind: kind, settings: settings, intervalSeconds: interval, timeoutSeconds: min(Int(form["timeout"] ?? "") ?? 10, interval),
+                    component: component, severity: Severity(rawValue: form["severity"] ?? "") ?? .sev2,
+                    heartbeatToken: kind == .heartbeat ? WebSecrets.random() : nil, createdAt: now, updatedAt: now))
+            scheduler.monitorsChanged()
+            throw WebRedirect(location: "/app/monitors/\(monitor.id)")
+        } catch let error as DomainError {
+            throw AppController.failure("/app/monitors", error)
+        }
+    }
+
+    @Sendable func monitorPage(_ request: Request, context: AppRequestContext) async throws -> Response {
+        _ = try context.requireUser(.viewer, request: request)
+        let id = try context.resourceID("monitor")
+        guard let monitor = try await store.monitor(id: id) else { throw DomainError.notFound(what: "monitor", id: String(id)) }
+        let now = clock.now
+        var page = basePage(context, request, title: monitor.name)
+        page["id"] = String(monitor.id)
+        page["name"] = monitor.name
+        page["kind"] = monitor.kind.rawValue
+        page["target"] = Self.target(monitor)
+        page["status"] = monitor.state.status.rawValue
+        page["statusClass"] = Self.statusClass(monitor.state.status)
+        page["since"] = WebPages.when(monitor.state.since)
+        page["message"] = monitor.state.lastMessage ?? "not checked yet"
+        page["interval"] = monitor.intervalSeconds
+        page["timeout"] = monitor.timeoutSeconds
+        page["thresholds"] = "\(monitor.failureThreshold) failures to go down, \(monitor.successThreshold) successes to come back"
+        page["component"] = monitor.component ?? "none"
+        page["severity"] = monitor.severity.rawValue
+        page["isPaused"] = monitor.isPaused
+        page["heartbeatURL"] = monitor.heartbeatToken.map { "\(configuration.baseURL)/api/v1/heartbeats/\($0)" } ?? ""
+
+        let days = try await store.rollups(monitorIDs: [id], granularity: .day, since: now.addingTimeInterval(-89 * 86400))
+        let hours = try await store.rollups(monitorIDs: [id], granularity: .hour, since: now.addingTimeInterval(-23 * 3600))
+        func uptime(_ rollups: [CheckRollup]) -> String {
+            let total = rollups.reduce(0) { $0 + $1.total }
+            guard total > 0 else { return "no data" }
+            let ok = rollups.reduce(0) { $0 + $1.up + $1.degraded }
+            return String(format: "%.3f%%", Double(ok) * 100 / Double(total))
+        }
+        let today = RollupGranularity.day.bucket(now)
+        page["uptime24h"] = uptime(hours)
+        page["uptime7d"] = uptime(days.filter { $0.bucket > today - 7 * 86400 })
+        page["uptime30d"] = uptime(days.filter { $0.bucket > today - 30 * 86400 })
+        page["uptime90d"] = uptime(days)
+        page["uptimeBars"] = Charts.uptimeBars(days, endingAt: today, count: 90)
+        page["latencyChart"] = Charts.latency(hours, endingAt: RollupGranularity.hour.bucket(now), count: 24, step: 3600)
+        page["results"] = try await store.results(monitorID: id, limit: 20).map { result -> [String: Any] in
+            [
+                "at": WebPages.when(result.checkedAt), "outcome": result.outcome.rawValue,
+                "outcomeClass": result.outcome == .up ? "st-operational" : result.outcome == .degraded ? "st-degraded_performance" : "st-major_outage",
+                "latency": result.latencyMs.map { String(format: "%.1f ms", $0) } ?? "-", "message": result.message,
+            ]
+        }
+        return try renderer.page("app-monitor", page)
+    }
+
+    @Sendable func monitorAction(_ request: Request, context: AppRequestContext) async throws -> Response {
+        _ = try context.requireUser(.responder, request: request)
+        let form = try await FormData.read(request, context: context)
+        try context.requireCSRF(form)
+        let id = try context.resourceID("monitor")
+        let action = try context.parameters.require("action")
+        let now = clock.now
+        do {
+            switch action {
+            case "pause", "resume":
+                _ = try await store.updateMonitor(id: id) { monitor in
+                    MonitorsController.setPaused(&monitor, action == "pause", now: now)
+                    monitor.updatedAt = now
+                }
+            case "delete":
+                try await store.deleteMonitor(id: id)
+                scheduler.monitorsChanged()
+                throw WebRedirect(location: "/app/monitors")
+            default:
+                throw DomainError.notFound(what: "action", id: action)
+            }
+            scheduler.monitorsChanged()
+            throw WebRedirect(location: "/app/monitors/\(id)")
+        } catch let error as DomainError {
+            throw AppController.failure("/app/monitors/\(id)", error)
+        }
+    }
+
+    // MARK: Integrations
+
+    func integrationsContext(_ context: AppRequestContext, _ request: Request) async throws -> [String: Any] {
+        var page = basePage(context, request, title: "Integrations")
+        page["integrations"] = try await store.integrations().map { integration -> [String: Any] in
+            [
+                "id": String(integration.id), "name": integration.name, "kind": integration.kind.rawValue, "keyHint": integration.keyHint,
+                "components": integration.routing.defaultComponents.joined(separator: ", "), "severity": integration.routing.defaultSeverity.rawValue,
+                "rules": integration.routing.rules.count, "enabled": integration.isEnabled, "public": integration.publicIncidents,
+                "lastEvent": integration.lastEventAt.map(WebPages.when) ?? "never", "events": integration.eventCount,
+            ]
+        }
+        page["kinds"] = IntegrationKind.allCases.map { ["value": $0.rawValue] }
+        page["components"] = try await store.components().map { ["slug": $0.slug, "name": $0.name] }
+        page["severities"] = Severity.allCases.map { ["value": $0.rawValue, "selected": $0 == .sev2] }
+        return page
+    }
+
+    @Sendable func integrationsPage(_ request: Request, context: AppRequestContext) async throws -> Response {
+        _ = try context.requireUser(.admin, request: request)
+        return try renderer.page("app-integrations", try await integrationsContext(context, request))
+    }
+
+    @Sendable func addIntegration(_ request: Request, context: AppRequestContext) async throws -> Response {
+        _ = try context.requireUser(.admin, request: request)
+        let form = try await FormData.read(request, context: context)
+        try context.requireCSRF(form)
+        do {
+            var rules: [RoutingRule] = []
+            if let text = form["rules"], !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                do { rules = try JSONDecoder().decode([RoutingRule].self, from: Data(text.utf8)) } catch {
+                    throw DomainError.invalid(field: "rules", message: "must be a JSON array of {\"match\":{...},\"components\":[...],\"severity\":\"sev1\"}")
+                }
+            }
+            let key = IngestController.newKey()
+            let now = clock.now
+            let integration = try await store.createIntegration(
+                Integration(
+                    name: form["name"] ?? "", kind: IntegrationKind(rawValue: form["kind"] ?? "") ?? .generic, keyHash: TokenSecrets.hash(key),
+                    keyHint: String(key.prefix(6)),
+                    routing: Routing(
+                        rules: rules, defaultComponents: form.all("components").filter { !$0.isEmpty },
+                        defaultSeverity: Severity(rawValue: form["severity"] ?? "") ?? .sev2),
+                    publicIncidents: form["public"] != nil, createdAt: now, updatedAt: now))
+            var page = try await integrationsContext(context, request)
+            let urls = IntegrationURLs(baseURL: configuration.baseURL, key: key)
+            page["newKey"] = key
+            page["newName"] = integration.name
+            page["urls"] = [["label": "Alertmanager webhook", "url": urls.alertmanager], ["label": "Generic events", "url": urls.events], ["label": "PagerDuty Events v2 (routing_key = the key)", "url": urls.pagerduty]]
+            return try renderer.page("app-integrations", page, status: .created)
+        } catch let error as DomainError {
+            throw AppController.failure("/app/integrations", error)
+        }
+    }
+
+    @Sendable func integrationAction(_ request: Request, context: AppRequestContext) async throws -> Response {
+        _ = try context.requireUser(.admin, request: request)
+        let form = try await FormData.read(request, context: context)
+        try context.requireCSRF(form)
+        let id = try context.resourceID("integration")
+        let action = try context.parameters.require("action")
+        let now = clock.now
+        do {
+            switch action {
+            case "enable", "disable":
+                _ = try await store.updateIntegration(id: id) { $0.isEnabled = action == "enable"; $0.updatedAt = now }
+            case "delete":
+                try await store.deleteIntegration(id: id)
+            default:
+                throw DomainError.notFound(what: "action", id: action)
+            }
+            throw WebRedirect(location: "/app/integrations")
+        } catch let error as DomainError {
+            throw AppController.failure("/app/integrations", error)
+        }
+    }
+}
+
+/// Small SVG charts drawn on the server (no script), from rollups.
+enum Charts {
+    /// One bar per day: green when every check passed, shades for partial availability, grey without data.
+    static func uptimeBars(_ days: [CheckRollup], endingAt today: Int64, count: Int) -> String {
+        let byDay = Dictionary(days.map { ($0.bucket, $0) }, uniquingKeysWith: { a, _ in a })
+        var svg = "<svg class=\"bars\" viewBox=\"0 0 \(count * 4) 24\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"Availability per day, last \(count) days\">"
+        for index in 0..<count {
+            let bucket = today - Int64(count - 1 - index) * 86400
+            let cls: String
+            var title = StatusPageViews.when(Date(timeIntervalSince1970: TimeInterval(bucket))).prefix(10) + ": "
+            if let day = byDay[bucket], let availability = day.availability {
+                cls = availability >= 0.9999 ? "d-operational" : availability >= 0.99 ? "d-degraded_performance" : availability >= 0.95 ? "d-partial_outage" : "d-major_outage"
+                title += String(format: "%.2f%% of %d checks", availability * 100, day.total)
+            } else {
+                cls = "d-none"
+                title += "no data"
+            }
+            svg += "<rect class=\"\(cls)\" x=\"\(index * 4)\" y=\"0\" width=\"3\" height=\"24\"><title>\(title)</title></rect>"
+        }
+        return svg + "</svg>"
+    }
+
+    /// Average (line) and maximum (dots) latency per bucket.
+    static func latency(_ rollups: [CheckRollup], endingAt last: Int64, count: Int, step: Int64) -> String {
+        let byBucket = Dictionary(rollups.map { ($0.bucket, $0) }, uniquingKeysWith: { a, _ in a })
+        let points: [(Int, Double, Double)] = (0..<count).compactMap { index in
+            let bucket = last - Int64(count - 1 - index) * step
+            guard let r = byBucket[bucket], let avg = r.averageLatencyMs else { return nil }
+            return (index, avg, r.latencyMaxMs)
+        }
+        let width = 480.0, height = 120.0
+        guard !points.isEmpty else {
+            return "<p class=\"muted\">No latency measured in the last \(count) hours.</p>"
+        }
+        let top = max(1, points.map(\.2).max()!) * 1.1
+        func x(_ i: Int) -> Double { Double(i) / Double(max(1, count - 1)) * (width - 40) + 36 }
+        func y(_ v: Double) -> Double { height - 16 - v / top * (height - 24) }
+        var svg = "<svg class=\"chart\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"Latency per hour, last \(count) hours: average line, maximum dots\">"
+        svg += "<line x1=\"36\" y1=\"\(y(0))\" x2=\"\(width - 4)\" y2=\"\(y(0))\" stroke=\"#999\" stroke-width=\"1\"/>"
+        svg += "<text x=\"2\" y=\"\(Int(y(top / 1.1)) + 4)\" font-size=\"10\" fill=\"#666\">\(Int(top / 1.1)) ms</text>"
+        svg += "<text x=\"2\" y=\"\(Int(y(0)))\" font-size=\"10\" fill=\"#666\">0</text>"
+        let path = points.map { String(format: "%.1f,%.1f", x($0.0), y($0.1)) }.joined(separator: " ")
+        svg += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"#2e90fa\" stroke-width=\"2\"/>"
+        for point in points {
+            svg += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" fill=\"#ef6820\"><title>avg %.1f ms, max %.1f ms</title></circle>", x(point.0), y(point.2), point.1, point.2)
+        }
+        return svg + "</svg>"
+    }
+}

@@ -1,0 +1,100 @@
+import BelayCore
+import Foundation
+import Testing
+
+@Suite struct SignalRoutingTests {
+    let known: Set<String> = ["api", "payments", "database"]
+
+    func event(_ labels: [String: String], severity: String? = nil, component: String? = nil) -> SignalEvent {
+        SignalEvent(dedupKey: "k", action: .trigger, summary: "s", severity: severity, component: component, labels: labels)
+    }
+
+    @Test func theFirstMatchingRuleDecidesComponentsAndSeverity() {
+        let routing = Routing(
+            rules: [
+                RoutingRule(match: ["team": "payments", "severity": "critical"], components: ["payments"], severity: .sev1),
+                RoutingRule(match: ["team": "payments"], components: ["payments", "api"]),
+                RoutingRule(match: ["instance": "/db[0-9]+/"], components: ["database"]),
+            ],
+            defaultComponents: ["api"], defaultSeverity: .sev3)
+        let critical = routing.route(event(["team": "payments"], severity: "critical"), knownComponents: known)
+        #expect(critical.components == ["payments"] && critical.severity == .sev1)
+        let warning = routing.route(event(["team": "payments"], severity: "warning"), knownComponents: known)
+        #expect(warning.components == ["payments", "api"] && warning.severity == .sev3)
+        #expect(routing.route(event(["instance": "db12"]), knownComponents: known).components == ["database"])
+        // A regex matches the whole value, not a part of it.
+        #expect(routing.route(event(["instance": "db12-replica"]), knownComponents: known).components == ["api"])
+        let fallback = routing.route(event(["team": "search"], severity: "error"), knownComponents: known)
+        #expect(fallback.components == ["api"] && fallback.severity == .sev2)
+    }
+
+    @Test func aComponentLabelNamingAKnownComponentRoutesThereWithoutRules() {
+        let routing = Routing(defaultComponents: ["api"])
+        #expect(routing.route(event(["service": "database"]), knownComponents: known).components == ["database"])
+        #expect(routing.route(event([:], component: "payments"), knownComponents: known).components == ["payments"])
+        #expect(routing.route(event(["service": "unknown-thing"]), knownComponents: known).components == ["api"])
+    }
+
+    @Test func wildcardNeedsTheLabelPresent() {
+        let routing = Routing(rules: [RoutingRule(match: ["pager": "*"], components: ["api"], severity: .sev1)], defaultSeverity: .sev4)
+        #expect(routing.route(event(["pager": "yes"]), knownComponents: known).severity == .sev1)
+        #expect(routing.route(event([:]), knownComponents: known).severity == .sev4)
+    }
+
+    @Test func rulesAreValidated() {
+        #expect(throws: DomainError.self) { try Routing(rules: [RoutingRule(match: [:], components: ["api"])]).validate(knownComponents: known) }
+        #expect(throws: DomainError.self) { try Routing(rules: [RoutingRule(match: ["a": "b"], components: ["nope"])]).validate(knownComponents: known) }
+        #expect(throws: DomainError.self) { try Routing(rules: [RoutingRule(match: ["a": "/(/"], components: ["api"])]).validate(knownComponents: known) }
+        #expect(throws: DomainError.self) { try Routing(defaultComponents: ["api", "api"]).validate(knownComponents: known) }
+    }
+
+    @Test func thresholdsKeepOneBadCheckFromFlapping() {
+        let start = Date(timeIntervalSince1970: 1_790_000_000)
+        var monitor = Monitor(
+            name: "m", kind: .tcp, settings: MonitorSettings(host: "db", port: 5432), failureThreshold: 2, successThreshold: 2, createdAt: start, updatedAt: start)
+        #expect(monitor.record(.up, message: "ok", latencyMs: 1, at: start) == .up)
+        #expect(monitor.record(.down, message: "refused", latencyMs: nil, at: start.addingTimeInterval(60)) == nil)
+        #expect(monitor.record(.up, message: "ok", latencyMs: 1, at: start.addingTimeInterval(120)) == nil)
+        #expect(monitor.record(.down, message: "refused", latencyMs: nil, at: start.addingTimeInterval(180)) == nil)
+        #expect(monitor.record(.down, message: "refused", latencyMs: nil, at: start.addingTimeInterval(240)) == .down)
+        // The run of failures began at the first failed check: that is when impact started.
+        #expect(monitor.state.failingSince == start.addingTimeInterval(180))
+        #expect(monitor.signalEvent(for: .down, at: start.addingTimeInterval(240)).startsAt == start.addingTimeInterval(180))
+        #expect(monitor.record(.up, message: "ok", latencyMs: 1, at: start.addingTimeInterval(300)) == nil)
+        #expect(monitor.record(.degraded, message: "slow", latencyMs: 900, at: start.addingTimeInterval(360)) == .degraded)
+    }
+
+    @Test func monitorSettingsAreCheckedPerKind() {
+        func invalid(_ kind: MonitorKind, _ settings: MonitorSettings) -> Bool {
+            (try? settings.validate(for: kind)) == nil
+        }
+        #expect(invalid(.http, MonitorSettings(url: "ftp://example.com/")))
+        #expect(invalid(.http, MonitorSettings(url: "https://example.com/", keyword: "a", regex: "b")))
+        #expect(invalid(.http, MonitorSettings(url: "https://example.com/", headers: ["X-A": "b\r\nInjected: yes"])))
+        #expect(invalid(.http, MonitorSettings(url: "https://example.com/", port: 80)))
+        #expect(invalid(.tcp, MonitorSettings(host: "db")))
+        #expect(invalid(.tcp, MonitorSettings(host: "db", port: 70000)))
+        #expect(invalid(.certificateFile, MonitorSettings(pem: "not a pem")))
+        #expect(invalid(.certificateFile, MonitorSettings(path: "relative/cert.pem")))
+        #expect(invalid(.dns, MonitorSettings(name: "example.com", expected: ["not-an-ip"])))
+        #expect(!invalid(.http, MonitorSettings(url: "https://example.com/health", expectedStatus: [200], keyword: "ok")))
+        #expect(!invalid(.dns, MonitorSettings(name: "example.com", recordType: "AAAA", expected: ["2001:db8::1"])))
+        #expect(!invalid(.heartbeat, MonitorSettings(graceSeconds: 30)))
+    }
+
+    @Test func rollupsSumPerMinuteHourAndDay() {
+        let base = Date(timeIntervalSince1970: 1_790_000_080)  // 40 s into a minute
+        let results = [
+            CheckResult(monitorID: 1, checkedAt: base, outcome: .up, latencyMs: 10, message: ""),
+            CheckResult(monitorID: 1, checkedAt: base.addingTimeInterval(10), outcome: .down, latencyMs: nil, message: ""),
+            CheckResult(monitorID: 1, checkedAt: base.addingTimeInterval(30), outcome: .degraded, latencyMs: 30, message: ""),
+        ]
+        let rollups = CheckRollup.summarize(results)
+        let minutes = rollups.filter { $0.granularity == .minute }.sorted { $0.bucket < $1.bucket }
+        #expect(minutes.map(\.total) == [2, 1])
+        let day = try! #require(rollups.first { $0.granularity == .day })
+        #expect(day.total == 3 && day.up == 1 && day.down == 1 && day.degraded == 1)
+        #expect(day.averageLatencyMs == 20 && day.latencyMaxMs == 30)
+        #expect(abs((day.availability ?? 0) - 2.0 / 3.0) < 1e-9)
+    }
+}

@@ -1,0 +1,36 @@
+import BelayCore
+import BelayServer
+import Foundation
+import Synchronization
+import Testing
+
+@Suite struct IngestQueueTests {
+    static func batch(_ events: Int) -> IngestBatch {
+        IngestBatch(
+            origin: .integrationKey(hash: "h"),
+            events: (0..<events).map { SignalEvent(dedupKey: "k\($0)", action: .trigger, summary: "s") })
+    }
+
+    @Test func waitingDeliveriesShareOneCommitAndOverloadIsRefusedAtOnce() async throws {
+        let commits = Mutex<[Int]>([])
+        let gate = AsyncStream<Void>.makeStream()
+        let queue = IngestQueue(maxPendingEvents: 10) { batches in
+            commits.withLock { $0.append(batches.count) }
+            // The first commit waits until the test lets it go, so others pile up behind it.
+            if commits.withLock({ $0.count }) == 1 { for await _ in gate.stream { break } }
+            return batches.map { .success($0.events.map { SignalReceipt(dedupKey: $0.dedupKey, signalID: 1, incidentID: 1, effect: .duplicate) }) }
+        }
+        async let first = queue.submit(Self.batch(4))
+        while commits.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(5)) }
+        async let second = queue.submit(Self.batch(3))
+        async let third = queue.submit(Self.batch(3))
+        try await Task.sleep(for: .milliseconds(50))
+        // 4 committing + 6 waiting = 10: one more event is over the limit.
+        await #expect(throws: IngestQueue.Overloaded.self) { _ = try await queue.submit(Self.batch(1)) }
+        gate.continuation.yield()
+        #expect(try await first.get().count == 4)
+        #expect(try await second.get().count == 3)
+        #expect(try await third.get().count == 3)
+        #expect(commits.withLock { $0 } == [1, 2])
+    }
+}

@@ -1,0 +1,75 @@
+import BelayCore
+import BelayMonitoring
+import BelaySQLite
+import BelayTestSupport
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+/// A checker whose answer the test decides.
+final class SwitchChecker: Checker {
+    let outcome = Mutex(CheckOutcome.up)
+    let calls = Mutex(0)
+
+    func check(_ monitor: Monitor, now: Date) async -> CheckReport {
+        calls.withLock { $0 += 1 }
+        let outcome = outcome.withLock { $0 }
+        return CheckReport(outcome: outcome, latencyMs: outcome == .down ? nil : 2, message: outcome == .down ? "connection refused" : "200 OK in 2 ms")
+    }
+}
+
+@Suite struct MonitorSchedulerTests {
+    @Test func aMonitorGoingDownOpensAnIncidentPromptlyAndComingBackMovesItToMonitoring() async throws {
+        let (database, directory) = try Fixtures.fileDatabase()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let start = Date()
+        _ = try await database.createComponent(Fixtures.component("api", at: start))
+        let monitor = try await database.createMonitor(
+            Monitor(
+                name: "api health", kind: .http, settings: MonitorSettings(url: "http://10.1.2.3/health"), intervalSeconds: 1, timeoutSeconds: 1,
+                failureThreshold: 1, component: "api", severity: .sev2, createdAt: start, updatedAt: start))
+        let checker = SwitchChecker()
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let scheduler = MonitorScheduler(store: database, checkers: checker, clock: SystemClock(), settings: .init(), logger: logger)
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await scheduler.run() }
+            func waitFor(_ what: String, within seconds: Double, _ condition: () async throws -> Bool) async throws -> Double {
+                let began = ContinuousClock.now
+                while try await !condition() {
+                    let elapsed = ContinuousClock.now - began
+                    if elapsed > .seconds(seconds) { Issue.record("\(what) did not happen within \(seconds) s"); break }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                let elapsed = ContinuousClock.now - began
+                return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            }
+            _ = try await waitFor("monitor up", within: 5) { try await database.monitor(id: monitor.id)?.state.status == .up }
+
+            checker.outcome.withLock { $0 = .down }
+            let detection = try await waitFor("incident opened", within: 5) {
+                try await !database.incidents(IncidentQuery(openOnly: true)).isEmpty
+            }
+            // interval + timeout + 1 s
+            #expect(detection <= 3.0)
+            let incident = try #require(try await database.incidents(IncidentQuery(openOnly: true)).first)
+            #expect(incident.impacts == [ComponentImpact(slug: "api", impact: .partialOutage)])
+            #expect(incident.title.contains("api health is down"))
+            #expect(incident.milestones.acknowledgedAt == nil)
+            #expect(try #require(incident.milestones.impactStartedAt) <= incident.milestones.detectedAt!)
+
+            checker.outcome.withLock { $0 = .up }
+            _ = try await waitFor("incident monitoring", within: 5) {
+                try await database.incident(id: incident.id)?.status == .monitoring
+            }
+            let results = try await database.results(monitorID: monitor.id, limit: 100)
+            #expect(results.contains { $0.outcome == .down } && results.contains { $0.outcome == .up })
+            let minutes = try await database.rollups(monitorIDs: [monitor.id], granularity: .minute, since: start.addingTimeInterval(-120))
+            #expect(minutes.reduce(0) { $0 + $1.total } == results.count)
+            #expect(scheduler.stats().checksRun >= results.count)
+            group.cancelAll()
+        }
+    }
+}
