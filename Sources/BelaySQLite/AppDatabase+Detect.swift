@@ -141,6 +141,26 @@ extension AppDatabase: DetectStore {
         }
     }
 
+    public func measuredDays(since: Date) async throws -> [String: [Int64: MeasuredDay]] {
+        try await read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT m.componentSlug AS slug, r.bucket AS bucket, SUM(r.total) AS checks, SUM(r.up + r.degraded) AS passed
+                    FROM check_rollup r JOIN monitor m ON m.id = r.monitorId
+                    WHERE r.granularity = 'day' AND r.bucket >= ? AND m.componentSlug IS NOT NULL
+                    GROUP BY m.componentSlug, r.bucket
+                    """, arguments: [RollupGranularity.day.bucket(since)])
+            var result: [String: [Int64: MeasuredDay]] = [:]
+            for row in rows {
+                let slug: String = row["slug"]
+                let bucket: Int64 = row["bucket"]
+                result[slug, default: [:]][bucket] = MeasuredDay(checks: row["checks"], passed: row["passed"])
+            }
+            return result
+        }
+    }
+
     public func pruneResults(rawBefore: Date, minuteBefore: Date, hourBefore: Date) async throws -> Int {
         try await writer.write { db in
             try db.execute(sql: "DELETE FROM check_result WHERE checkedAt < ?", arguments: [rawBefore.timeIntervalSince1970])

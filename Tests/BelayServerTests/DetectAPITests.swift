@@ -235,4 +235,30 @@ import Testing
             #expect(try await client.send(.get, "/api/v1/monitors/1", token: harness.viewer).status == .notFound)
         }
     }
+
+    @Test func theStatusPageBarsShowWhatMonitorsMeasured() async throws {
+        let harness = try await Harness.make()
+        try await harness.run { client, publisher in
+            try await IncidentAPITests.addComponents(client, token: harness.admin)
+            let created = try await client.send(
+                .post, "/api/v1/monitors", token: harness.responder,
+                json: ["name": "api health", "kind": "http", "settings": ["url": "https://api.example.com/health"], "component": "api", "paused": true])
+            let id = try #require(try created.object()["id"] as? Int)
+            let now = harness.clock.now
+            let outcomes: [CheckOutcome] = [.up, .up, .degraded, .down]
+            let checks = outcomes.enumerated().map { index, outcome in
+                MonitorCheck(
+                    result: CheckResult(monitorID: Int64(id), checkedAt: now.addingTimeInterval(Double(-index * 60)), outcome: outcome, latencyMs: 10, message: ""),
+                    state: MonitorState(status: .up, since: now), transition: nil)
+            }
+            try await harness.database.recordChecks(checks, policy: harness.configuration.signalPolicy, now: now)
+            try await publisher.rebuild()
+            let home = try await client.send(.get, "/", token: nil).text
+            #expect(home.contains("75.00% measured"))
+            #expect(home.contains("75.00% of 4 checks passed"))
+            let rollups = try await client.send(.get, "/api/v1/monitors/\(id)/rollups?granularity=day", token: harness.viewer).object()
+            let day = try #require((rollups["rollups"] as? [[String: Any]])?.last)
+            #expect(day["total"] as? Int == 4 && day["down"] as? Int == 1 && day["availability"] as? Double == 0.75)
+        }
+    }
 }

@@ -78,6 +78,8 @@ public protocol DetectStore: Sendable {
     func recordChecks(_ checks: [MonitorCheck], policy: SignalPolicy, now: Date) async throws
     func results(monitorID: Int64, limit: Int) async throws -> [CheckResult]
     func rollups(monitorIDs: [Int64], granularity: RollupGranularity, since: Date) async throws -> [CheckRollup]
+    /// Per component with monitors, the checks run and passed each day since `since` (daily rollups summed).
+    func measuredDays(since: Date) async throws -> [String: [Int64: MeasuredDay]]
     /// Deletes raw results and rollups older than their retention.
     func pruneResults(rawBefore: Date, minuteBefore: Date, hourBefore: Date) async throws -> Int
 

@@ -8,6 +8,21 @@ public struct DayHistory: Sendable, Equatable {
     public var worst: ComponentStatus
     /// Seconds of that day spent in each non-operational status.
     public var seconds: [ComponentStatus: TimeInterval]
+    /// What the component's monitors measured that day, if it has any.
+    public var measured: MeasuredDay? = nil
+}
+
+/// Monitor checks of one component on one day: how many ran and how many were not down.
+public struct MeasuredDay: Sendable, Equatable {
+    public var checks: Int
+    public var passed: Int
+
+    public init(checks: Int, passed: Int) {
+        self.checks = checks
+        self.passed = passed
+    }
+
+    public var availability: Double { checks == 0 ? 1 : Double(passed) / Double(checks) }
 }
 
 public struct ComponentHistory: Sendable, Equatable {
@@ -18,6 +33,8 @@ public struct ComponentHistory: Sendable, Equatable {
     /// Uptime since the first known moment, weighted as Statuspage does: a major outage counts fully as downtime,
     /// a partial outage as 30 %, degraded performance and maintenance not at all.
     public var uptime: Double
+    /// Share of monitor checks that passed over the span, when the component has monitors.
+    public var measuredUptime: Double? = nil
 }
 
 /// Builds per-day history bars from incident impact and maintenance intervals.
@@ -26,8 +43,11 @@ public enum UptimeHistory {
 
     /// History for `days` whole UTC days ending with the day containing `now`. Incidents count from their
     /// impact start to their resolution (or now); only the incidents and windows passed in are used.
+    /// `measured` holds each component's monitor checks per day (keyed by the day's start, seconds since
+    /// 1970), from the monitors' daily rollups.
     public static func build(
-        components: [Component], incidents: [Incident], maintenances: [MaintenanceWindow], days: Int, now: Date
+        components: [Component], incidents: [Incident], maintenances: [MaintenanceWindow], days: Int, now: Date,
+        measured: [String: [Int64: MeasuredDay]] = [:]
     ) -> [String: ComponentHistory] {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
@@ -81,7 +101,18 @@ public enum UptimeHistory {
             let span = now.timeIntervalSince(known)
             let uptime = span > 0 ? max(0, 1 - downtime / span) : 1
             let firstKnownDay = dayList.firstIndex { $0.day.addingTimeInterval(86400) > known } ?? 0
-            result[component.slug] = ComponentHistory(slug: component.slug, days: dayList, firstKnownDay: firstKnownDay, uptime: uptime)
+            var history = ComponentHistory(slug: component.slug, days: dayList, firstKnownDay: firstKnownDay, uptime: uptime)
+            if let checks = measured[component.slug], !checks.isEmpty {
+                var total = MeasuredDay(checks: 0, passed: 0)
+                for index in 0..<days {
+                    guard let day = checks[Int64(boundaries[index].timeIntervalSince1970)] else { continue }
+                    history.days[index].measured = day
+                    total.checks += day.checks
+                    total.passed += day.passed
+                }
+                if total.checks > 0 { history.measuredUptime = total.availability }
+            }
+            result[component.slug] = history
         }
         return result
     }

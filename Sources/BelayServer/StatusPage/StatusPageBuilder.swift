@@ -10,6 +10,8 @@ struct PublicData: Sendable {
     /// Public incidents, open or resolved within the history span, newest first.
     var incidents: [Incident]
     var maintenances: [MaintenanceWindow]
+    /// Monitor checks per component and day.
+    var measured: [String: [Int64: MeasuredDay]] = [:]
     var now: Date
     var dataVersion: UInt64
 }
@@ -55,7 +57,8 @@ struct StatusPageBuilder: Sendable {
         let open = data.incidents.filter(\.isOpen)
         let overall = ServiceStatus.overall(statuses: statuses.values, openIncidents: open)
         let history = UptimeHistory.build(
-            components: data.components, incidents: data.incidents, maintenances: data.maintenances, days: configuration.historyDays, now: now)
+            components: data.components, incidents: data.incidents, maintenances: data.maintenances, days: configuration.historyDays, now: now,
+            measured: data.measured)
 
         var pages: [String: CachedPage] = [:]
         let cssPath = "/assets/belay.css"

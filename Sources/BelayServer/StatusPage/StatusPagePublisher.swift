@@ -51,7 +51,9 @@ public actor StatusPagePublisher: Service {
         }
         for index in maintenances.indices { maintenances[index].components.removeAll { !visible.contains($0) } }
         let started = ContinuousClock.now
-        let data = PublicData(components: components, incidents: incidents, maintenances: maintenances, now: now, dataVersion: version)
+        let measured = try await store.measuredDays(since: now.addingTimeInterval(-Double(configuration.historyDays) * 86400))
+        let data = PublicData(
+            components: components, incidents: incidents, maintenances: maintenances, measured: measured, now: now, dataVersion: version)
         let builder = self.builder
         let snapshot = try await withCheckedThrowingContinuation { continuation in
             Self.renderQueue.async { continuation.resume(with: Result { try builder.build(data) }) }

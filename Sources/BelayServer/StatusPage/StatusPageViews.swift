@@ -76,7 +76,7 @@ struct StatusPageViews {
         return [
             "name": component.name, "description": component.description, "hasDescription": !component.description.isEmpty,
             "statusLabel": status.label, "statusClass": "st-\(status.rawValue)",
-            "uptime": componentHistory.map { Self.percent($0.uptime) } ?? "100%",
+            "uptime": componentHistory.map { history in history.measuredUptime.map { Self.percent($0) + " measured" } ?? Self.percent(history.uptime) } ?? "100%",
             "bars": componentHistory.map { bars($0, component: component) } ?? "",
         ]
     }
@@ -84,19 +84,30 @@ struct StatusPageViews {
     /// One SVG per component: a base bar, grey before anything is known of the component, and a mark for
     /// every day that was not fully operational. The label repeats the marked days for keyboard, touch
     /// and screen-reader users, who cannot hover the tooltips.
+    /// Below this share of passing checks, a day is marked even without an incident.
+    static let measuredThreshold = 0.999
+
     func bars(_ history: ComponentHistory, component: Component) -> String {
         let days = history.days.count
         let firstDay = history.firstKnownDay
         var marks = ""
         var spoken: [String] = []
-        for (index, day) in history.days.enumerated() where day.worst != .operational {
-            let detail = day.seconds.sorted { $0.key.badness > $1.key.badness }
-                .map { "\($0.key.label.lowercased()) \(Durations.describe($0.value))" }.joined(separator: ", ")
-            let text = "\(Self.dayLabel(day.day)): \(detail)"
-            marks += "<rect class=\"d-\(day.worst.rawValue)\" x=\"\(index * 4)\" width=\"4\" height=\"24\"><title>\(Self.escape(text))</title></rect>"
+        for (index, day) in history.days.enumerated() {
+            // Monitors that failed checks mark a day even when no incident was declared (below 99.9 %).
+            let measuredShort = day.measured.map { $0.availability < Self.measuredThreshold } ?? false
+            guard day.worst != .operational || measuredShort else { continue }
+            var parts = day.seconds.sorted { $0.key.badness > $1.key.badness }
+                .map { "\($0.key.label.lowercased()) \(Durations.describe($0.value))" }
+            if let measured = day.measured, measured.passed < measured.checks {
+                parts.append("\(Self.percent(measured.availability)) of \(measured.checks) checks passed")
+            }
+            let text = "\(Self.dayLabel(day.day)): \(parts.joined(separator: ", "))"
+            let cls = day.worst != .operational ? day.worst.rawValue : ComponentStatus.degradedPerformance.rawValue
+            marks += "<rect class=\"d-\(cls)\" x=\"\(index * 4)\" width=\"4\" height=\"24\"><title>\(Self.escape(text))</title></rect>"
             spoken.append(text)
         }
-        var label = "\(days)-day history, \(Self.percent(history.uptime)) uptime"
+        let uptimeText = history.measuredUptime.map { "\(Self.percent($0)) measured" } ?? Self.percent(history.uptime)
+        var label = "\(days)-day history, \(uptimeText) uptime"
         label += spoken.isEmpty ? ", no incidents" : "; " + spoken.suffix(10).joined(separator: "; ")
         var svg = "<svg class=\"bars\" viewBox=\"0 0 \(days * 4) 24\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"\(Self.escape(label))\">"
         if firstDay > 0 {

@@ -25,6 +25,7 @@ struct WarRoomController {
         app.post("incidents/:id/roles", use: saveRoles)
         app.post("incidents/:id/notes", use: addNote)
         app.post("incidents/:id/reopen", use: reopen)
+        app.post("incidents/:id/hold", use: hold)
     }
 
     // MARK: Declare
@@ -93,6 +94,18 @@ struct WarRoomController {
             "impacts": incident.impacts.map { ["name": names[$0.slug] ?? $0.slug, "impact": $0.impact.componentStatus.label] },
         ] as [String: Any]
         page["canRespond"] = context.user?.role.allows(.responder) ?? false
+        let signals = try await store.signals(SignalQuery(incidentID: incident.id, limit: 200))
+        page["signals"] = signals.map { signal -> [String: Any] in
+            [
+                "summary": signal.summary, "source": signal.sourceName, "status": signal.status.rawValue,
+                "statusClass": signal.status == .resolved ? "st-operational" : "st-major_outage", "severity": signal.severity.rawValue,
+                "since": WebPages.when(signal.startsAt), "count": signal.eventCount, "link": signal.links.first?.href ?? "",
+            ]
+        }
+        page["hasSignals"] = !signals.isEmpty
+        page["activeSignals"] = signals.filter { $0.status.isActive }.count
+        page["autoResolve"] = incident.autoResolve && incident.isOpen
+        page["holdOpen"] = incident.holdOpen
         page["statusButtons"] = IncidentStatus.allCases.filter { $0 != incident.status && $0 != .investigating && incident.isOpen }.map { status in
             ["value": status.rawValue, "label": status == .resolved ? "Resolve" : "Mark \(status.rawValue)"]
         }
@@ -271,6 +284,12 @@ struct WarRoomController {
     @Sendable func addNote(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await act(request, context) { incident, _, form, author, now in
             [try incident.note(form["text"] ?? "", occurredAt: nil, author: author, now: now)]
+        }
+    }
+
+    @Sendable func hold(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await act(request, context) { incident, _, form, author, now in
+            incident.setHoldOpen(form["hold"] == "true", author: author, now: now)
         }
     }
 
