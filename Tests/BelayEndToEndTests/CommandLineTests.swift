@@ -127,4 +127,44 @@ import Testing
         #expect(badID.status != 0)
         _ = try await server.terminate()
     }
+
+    @Test func monitorsAreManagedFromTheCommandLine() async throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("belay-e2e-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let token = try BelayBinary.run(["admin", "create-token", "--role", "admin", "--data", data.path]).lastLine
+        let server = try ServerProcess(data: data)
+        try await server.start()
+        let env = ["BELAY_URL": server.baseURL, "BELAY_TOKEN": token]
+        #expect(try BelayBinary.run(["component", "add", "--slug", "db", "--name", "Database"], environment: env).status == 0)
+
+        // 127.0.0.1 is refused by the default egress policy, so this monitor goes down and says why.
+        let added = try BelayBinary.run(
+            ["monitor", "add", "--name", "local db", "--kind", "tcp", "--host", "127.0.0.1", "--port", "9", "--interval", "1", "--timeout", "1",
+             "--failure-threshold", "1", "--component", "db"], environment: env)
+        #expect(added.status == 0, "\(added.stderr)")
+        let id = added.lastLine
+        #expect(Int(id) != nil, "last line should be the id, got '\(id)'")
+        let heartbeat = try BelayBinary.run(["monitor", "add", "--name", "backup", "--kind", "heartbeat", "--interval", "3600", "--grace", "60"], environment: env)
+        #expect(heartbeat.stdout.contains("/api/v1/heartbeats/"))
+
+        var list = BelayBinary.Result(status: 0, stdout: "", stderr: "")
+        for _ in 0..<50 {
+            list = try BelayBinary.run(["monitor", "list"], environment: env)
+            if list.stdout.contains("down") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(list.stdout.contains("local db") && list.stdout.contains("down"), "\(list.stdout)")
+        #expect(list.stdout.contains("egress policy"), "\(list.stdout)")
+
+        #expect(try BelayBinary.run(["monitor", "pause", id], environment: env).stdout.contains("paused"))
+        let json = try BelayBinary.run(["monitor", "list", "--json"], environment: env)
+        let monitors = try #require((try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])?["monitors"] as? [[String: Any]])
+        #expect(monitors.count == 2)
+        #expect(try BelayBinary.run(["monitor", "delete", id], environment: env).status == 0)
+        let missing = try BelayBinary.run(["monitor", "pause", id], environment: env)
+        #expect(missing.status == 1 && missing.stderr.contains("404"))
+        let bad = try BelayBinary.run(["monitor", "add", "--name", "x", "--kind", "http", "--check-url", "gopher://example.com"], environment: env)
+        #expect(bad.status == 1 && bad.stderr.contains("settings.url"))
+        _ = try await server.terminate()
+    }
 }

@@ -26,7 +26,7 @@ struct MonitorCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add a monitor; prints its id on the last line.",
             discussion: """
-                http: --url [--method] [--expect-status 200,204] [--keyword TEXT | --regex RE] [--latency-warn-ms N] [--no-follow-redirects]
+                http: --check-url URL [--method] [--expect-status 200,204] [--keyword TEXT | --regex RE] [--latency-warn-ms N] [--no-follow-redirects]
                 tcp: --host --port        tls: --host [--port 443] [--server-name] [--warn-days 14] [--ca-file PEM]
                 certificate_file: --pem-file FILE (uploaded) or --path FILE (read by the server on every check) [--warn-days]
                 dns: --dns-name NAME [--record-type A|AAAA] [--expect 1.2.3.4,...]        heartbeat: [--grace SECONDS]
@@ -39,7 +39,7 @@ struct MonitorCommand: AsyncParsableCommand {
         @Option(name: .customLong("success-threshold"), help: "Good checks in a row before up again (default 1).") var successThreshold: Int?
         @Option(help: "Component slug its outage affects.") var component: String?
         @Option(help: "Severity of the incident it opens (default sev2).") var severity: Severity?
-        @Option(help: "URL (http).") var url: String?
+        @Option(name: .customLong("check-url"), help: "URL to check (http).") var url: String?
         @Option(help: "HTTP method (http).") var method: String?
         @Option(name: .customLong("expect-status"), help: "Accepted status codes, comma-separated (http).") var expectStatus: String?
         @Option(help: "Text the body must contain (http).") var keyword: String?
