@@ -116,7 +116,7 @@ public struct HTTPChecker: Checker {
             guard found else { return CheckReport(outcome: .down, latencyMs: latency, message: "keyword \(Wording.quoted(keyword)) not found\(scope)") }
         }
         if let pattern = settings.regex {
-            let limit = min(Self.regexTimeLimit, deadline - .now())
+            let limit = max(.milliseconds(10), min(Self.regexTimeLimit, deadline - .now()))
             let body = response.body
             let outcome: RegexOutcome
             do {

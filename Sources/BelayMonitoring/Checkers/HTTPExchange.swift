@@ -179,6 +179,9 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Many servers end a close-delimited HTTPS body by just closing; the decoder ends the response on
+        // the close that follows, and a body cut short still fails there.
+        if let error = error as? NIOSSLError, error == .uncleanShutdown, head != nil { return }
         isDone = true
         response.fail(error)
         context.close(promise: nil)

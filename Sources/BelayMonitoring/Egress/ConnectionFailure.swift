@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHTTP1
 import NIOSSL
 #if canImport(Glibc)
 import Glibc
@@ -39,8 +40,12 @@ public enum ConnectionFailure: Error, Equatable, CustomStringConvertible {
             return .timedOut
         case ChannelError.ioOnClosedChannel, ChannelError.alreadyClosed, ChannelError.eof:
             return .failed("connection closed")
+        case NIOSSLError.uncleanShutdown:
+            return .failed("the server closed the TLS connection without a close_notify")
         case let error as NIOSSLError:
-            return .failed("TLS \(error)")
+            return .failed("TLS error (\(error))")
+        case let error as HTTPParserError:
+            return .failed("invalid HTTP response (\(error))")
         default:
             return .failed(String(describing: error))
         }
