@@ -191,7 +191,8 @@ import Testing
             #expect(try await harness.database.signals(SignalQuery()).isEmpty)
 
             // A good generic event after all that works.
-            let ok = try await client.send(.post, generic, token: nil, json: ["summary": "Queue backlog", "severity": "warning", "component": "website"])
+            let ok = try await client.send(
+                .post, generic, token: nil, json: ["summary": "Queue backlog", "severity": "warning", "component": "website", "startsAt": "2026-01-01T00:00:00Z"])
             #expect(ok.status == .accepted, "\(ok.text)")
             #expect(try ok.object()["effect"] as? String == "opened_incident")
         }

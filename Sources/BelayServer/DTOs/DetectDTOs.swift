@@ -43,7 +43,7 @@ struct MonitorDTO: ResponseEncodable {
 
 struct MonitorListDTO: ResponseEncodable {
     var monitors: [MonitorDTO]
-    /// Pass as `after` for the next page; null on the last page.
+    /// Pass as `after` for the next page; left out on the last page.
     var nextAfter: Int64?
 }
 

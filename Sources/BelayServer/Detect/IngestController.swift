@@ -72,7 +72,9 @@ struct IngestController {
         let body = try await request.body.collect(upTo: bodyLimit)
         guard body.readableBytes > 0 else { throw APIError.badRequest("the request body is empty; expected a JSON object") }
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer: body, byteTransferStrategy: .noCopy))
+            // BelayJSON's decoder reads dates as RFC 3339 strings (the generic format's startsAt/endsAt); a plain
+            // JSONDecoder would expect a number of seconds since 2001 and refuse every documented date.
+            return try BelayJSON.makeDecoder().decode(T.self, from: Data(buffer: body, byteTransferStrategy: .noCopy))
         } catch let error as DecodingError {
             throw APIError.badRequest(BelayJSON.describe(error))
         }
