@@ -239,8 +239,8 @@ extension AppDatabase: DetectStore {
         var open: [Int64: Incident]
         var entries: [Int64: [TimelineEntry]] = [:]
         var touched: Set<Int64> = []
-        /// For each open incident, the sources ("integration:3") of its signals.
-        var sources: [Int64: Set<String>]
+        /// Incidents known to have a signal from this delivery's source (looked up only when needed).
+        var fedBySource: [Int64: Bool] = [:]
         let known: Set<String>
     }
 
@@ -260,18 +260,7 @@ extension AppDatabase: DetectStore {
         }
         let openRecords = try IncidentRecord.filter(Column("status") != IncidentStatus.resolved.rawValue).fetchAll(db)
         let open = try hydrate(openRecords, db)
-        var sources: [Int64: Set<String>] = [:]
-        if !open.isEmpty {
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT DISTINCT incidentId, sourceKind, sourceId FROM signal WHERE incidentId IN (\(open.map { String($0.id) }.joined(separator: ",")))")
-            for row in rows {
-                let id: Int64 = row["incidentId"]
-                let kind: String = row["sourceKind"]
-                let sourceID: Int64 = row["sourceId"]
-                sources[id, default: []].insert("\(kind):\(sourceID)")
-            }
-        }
-        var state = IngestState(open: Dictionary(uniqueKeysWithValues: open.map { ($0.id, $0) }), sources: sources, known: try knownComponents(db))
+        var state = IngestState(open: Dictionary(uniqueKeysWithValues: open.map { ($0.id, $0) }), known: try knownComponents(db))
         var receipts: [SignalReceipt] = []
         receipts.reserveCapacity(batch.events.count)
         for event in batch.events {
@@ -315,12 +304,17 @@ extension AppDatabase: DetectStore {
             var record = SignalRecord(signal)
             try record.insert(db)
             signal.id = record.id!
-            let sourceKey = "\(source.kind.rawValue):\(source.id)"
             let effect: SignalReceipt.Effect
             let incidentID: Int64
             if let target = SignalLifecycle.incidentToJoin(
                 components: route.components, source: source, openIncidents: Array(state.open.values),
-                sourcesOf: { state.sources[$0] ?? [] }, policy: policy, now: now)
+                fedBySource: { id in
+                    if let known = state.fedBySource[id] { return known }
+                    let fed = (try? SignalRecord.filter(Column("incidentId") == id && Column("sourceKind") == source.kind.rawValue && Column("sourceId") == source.id)
+                        .isEmpty(db)).map { !$0 } ?? false
+                    state.fedBySource[id] = fed
+                    return fed
+                }, policy: policy, now: now)
             {
                 incidentID = target.id
                 try touch(incidentID) { try $0.join(signal, source: source, now: now) }
@@ -337,7 +331,7 @@ extension AppDatabase: DetectStore {
                 state.touched.insert(incidentID)
                 effect = .openedIncident
             }
-            state.sources[incidentID, default: []].insert(sourceKey)
+            state.fedBySource[incidentID] = true
             record.incidentId = incidentID
             try record.update(db, columns: ["incidentId"])
             return SignalReceipt(dedupKey: event.dedupKey, signalID: signal.id, incidentID: incidentID, effect: effect)

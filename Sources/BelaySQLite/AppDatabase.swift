@@ -273,8 +273,11 @@ public struct AppDatabase: Sendable {
                 t.column("firstReceivedAt", .double).notNull()
                 t.column("lastReceivedAt", .double).notNull()
                 t.column("eventCount", .integer).notNull()
-                t.column("incidentId", .integer).references("incident", onDelete: .setNull).indexed()
+                t.column("incidentId", .integer).references("incident", onDelete: .setNull)
             }
+            // "Is any signal of this incident still active?" and "has this source fed this incident?"
+            try db.create(index: "signal_by_incident_status", on: "signal", columns: ["incidentId", "status"])
+            try db.create(index: "signal_by_incident_source", on: "signal", columns: ["incidentId", "sourceKind", "sourceId"])
             // One active alert per key and source; after it resolves, the same key starts a new one.
             try db.execute(sql: """
                 CREATE UNIQUE INDEX signal_active_key ON signal(sourceKind, sourceId, dedupKey) WHERE status != 'resolved'

@@ -16,15 +16,14 @@ public enum SignalLifecycle {
     /// alert with no component, one opened by the same source) and active within the grouping window.
     /// The most recently active such incident wins.
     public static func incidentToJoin(
-        components: [String], source: SignalSource, openIncidents: [Incident], sourcesOf: (Int64) -> Set<String>,
+        components: [String], source: SignalSource, openIncidents: [Incident], fedBySource: (Int64) -> Bool,
         policy: SignalPolicy, now: Date
     ) -> Incident? {
         let wanted = Set(components)
-        let sourceKey = "\(source.kind.rawValue):\(source.id)"
         return openIncidents
             .filter { incident in
                 guard incident.isOpen, now.timeIntervalSince(incident.updatedAt) <= policy.groupingWindow else { return false }
-                if wanted.isEmpty { return incident.impacts.isEmpty && sourcesOf(incident.id).contains(sourceKey) }
+                if wanted.isEmpty { return incident.impacts.isEmpty && fedBySource(incident.id) }
                 return incident.impacts.contains { wanted.contains($0.slug) }
             }
             .max { $0.updatedAt < $1.updatedAt }

@@ -74,6 +74,9 @@ public actor StatusPagePublisher: Service {
             group.addTask {
                 for await _ in changes.cancelOnGracefulShutdown() {
                     await self.rebuildLogged()
+                    // At most ten rebuilds a second: writes landing meanwhile coalesce into the next one, so a
+                    // flood of alerts does not keep a core busy re-rendering pages.
+                    try? await Task.sleep(for: .milliseconds(100))
                 }
             }
             group.addTask {

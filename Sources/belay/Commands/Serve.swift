@@ -89,6 +89,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Alert events waiting to be stored before deliveries get 503 (env BELAY_INGEST_QUEUE; default 100000).")
     var ingestQueue: Int?
 
+    @Option(name: .long, help: "Largest request body in bytes (env BELAY_MAX_BODY; default 1048576).")
+    var maxBody: Int?
+
+    @Option(name: .long, help: "Largest alert delivery in bytes (env BELAY_MAX_ALERT_BODY; default 16777216).")
+    var maxAlertBody: Int?
+
     func run() async throws {
         let levelName = logLevel ?? Environment.value("BELAY_LOG_LEVEL") ?? "info"
         guard let level = Logger.Level(rawValue: levelName) else { throw ValidationError("unknown log level '\(levelName)'") }
@@ -109,6 +115,14 @@ struct Serve: AsyncParsableCommand {
             _ = try EgressPolicy.parseList(configuration.egressDeny)
         } catch {
             throw ValidationError("egress policy: \(error)")
+        }
+        if let value = try maxBody ?? Environment.value("BELAY_MAX_BODY").map({ try Self.parseCount($0, option: "BELAY_MAX_BODY") }) {
+            guard value >= 1024 else { throw ValidationError("--max-body must be at least 1024 bytes") }
+            configuration.maxBodyBytes = value
+        }
+        if let value = try maxAlertBody ?? Environment.value("BELAY_MAX_ALERT_BODY").map({ try Self.parseCount($0, option: "BELAY_MAX_ALERT_BODY") }) {
+            guard value >= 1024 else { throw ValidationError("--max-alert-body must be at least 1024 bytes") }
+            configuration.maxAlertBodyBytes = value
         }
         if let text = groupingWindow ?? Environment.value("BELAY_GROUPING_WINDOW") {
             configuration.signalPolicy.groupingWindow = try Self.parseDuration(text, option: "--grouping-window")
