@@ -277,10 +277,10 @@ extension AppDatabase: DetectStore {
     private static func ingest(
         _ event: SignalEvent, source: SignalSource, state: inout IngestState, policy: SignalPolicy, now: Date, _ db: Database
     ) throws -> SignalReceipt {
-        var existing = try SignalRecord
-            .filter(Column("sourceKind") == source.kind.rawValue && Column("sourceId") == source.id && Column("dedupKey") == event.dedupKey
-                && Column("status") != SignalStatus.resolved.rawValue)
-            .fetchOne(db)
+        // The hot path of ingestion: a cached statement, not a query built and compiled per alert.
+        var existing = try SignalRecord.fetchOne(
+            db.cachedStatement(sql: "SELECT * FROM signal WHERE sourceKind = ? AND sourceId = ? AND dedupKey = ? AND status != 'resolved'"),
+            arguments: [source.kind.rawValue, source.id, event.dedupKey])
         func touch(_ id: Int64, _ change: (inout Incident) throws -> [TimelineEntry]) throws {
             guard var incident = state.open[id] else { return }
             let entries = try change(&incident)
@@ -301,39 +301,49 @@ extension AppDatabase: DetectStore {
                 sourceKind: source.kind, sourceID: source.id, sourceName: source.name, dedupKey: event.dedupKey, status: .firing,
                 summary: event.summary, severity: route.severity, source: event.source, components: route.components, labels: event.labels,
                 links: event.links, details: event.details, startsAt: min(event.startsAt ?? now, now), firstReceivedAt: now, lastReceivedAt: now)
-            var record = SignalRecord(signal)
-            try record.insert(db)
-            signal.id = record.id!
+            // Decide the incident first, so the signal row is written once, already linked to it.
             let effect: SignalReceipt.Effect
             let incidentID: Int64
-            if let target = SignalLifecycle.incidentToJoin(
+            let target = SignalLifecycle.incidentToJoin(
                 components: route.components, source: source, openIncidents: Array(state.open.values),
                 fedBySource: { id in
                     if let known = state.fedBySource[id] { return known }
-                    let fed = (try? SignalRecord.filter(Column("incidentId") == id && Column("sourceKind") == source.kind.rawValue && Column("sourceId") == source.id)
-                        .isEmpty(db)).map { !$0 } ?? false
+                    let fed = (try? Bool.fetchOne(
+                        db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM signal WHERE incidentId = ? AND sourceKind = ? AND sourceId = ?)"),
+                        arguments: [id, source.kind.rawValue, source.id])) ?? false
                     state.fedBySource[id] = fed
                     return fed
                 }, policy: policy, now: now)
-            {
+            var opened: Incident?
+            if let target {
                 incidentID = target.id
-                try touch(incidentID) { try $0.join(signal, source: source, now: now) }
                 effect = .joinedIncident
             } else {
-                var (incident, entries) = Incident.open(from: signal, source: source, now: now)
+                var (incident, _) = Incident.open(from: signal, source: source, now: now)
                 var incidentRecord = IncidentRecord(incident)
                 try incidentRecord.insert(db)
                 incident.id = incidentRecord.id!
                 incidentID = incident.id
                 _ = try saveChildren(of: &incident, entries: [], db)
-                state.open[incidentID] = incident
-                state.entries[incidentID] = entries
-                state.touched.insert(incidentID)
+                opened = incident
                 effect = .openedIncident
             }
+            signal.incidentID = incidentID
+            var record = SignalRecord(signal)
+            try record.insert(db)
+            signal.id = record.id!
+            if opened != nil {
+                // The timeline names the signal, so its entries are made now that the signal has an id.
+                let (incident, entries) = Incident.open(from: signal, source: source, now: now)
+                var stored = incident
+                stored.id = incidentID
+                state.open[incidentID] = stored
+                state.entries[incidentID] = entries
+                state.touched.insert(incidentID)
+            } else {
+                try touch(incidentID) { try $0.join(signal, source: source, now: now) }
+            }
             state.fedBySource[incidentID] = true
-            record.incidentId = incidentID
-            try record.update(db, columns: ["incidentId"])
             return SignalReceipt(dedupKey: event.dedupKey, signalID: signal.id, incidentID: incidentID, effect: effect)
 
         case .acknowledge:
