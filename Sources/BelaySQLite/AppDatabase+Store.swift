@@ -31,29 +31,51 @@ extension AppDatabase: BelayStore {
         for edge in try DependencyRecord.order(Column("dependsOnSlug")).fetchAll(db) {
             edges[edge.componentSlug, default: []].append(edge.dependsOnSlug)
         }
+        for row in try Row.fetchAll(db, sql: "SELECT componentSlug, nodeSlug FROM component_node_dependency ORDER BY nodeSlug") {
+            edges[row["componentSlug"], default: []].append(row["nodeSlug"])
+        }
         return try ComponentRecord.order(Column("position"), Column("slug")).fetchAll(db).map {
             $0.domain(dependsOn: edges[$0.slug] ?? [])
         }
     }
 
+    /// Every slug on the map (components and infrastructure nodes) with what it depends on.
     static func dependencyMap(_ db: Database) throws -> [String: [String]] {
         var map: [String: [String]] = [:]
         for slug in try String.fetchAll(db, sql: "SELECT slug FROM component") { map[slug] = [] }
         for edge in try DependencyRecord.fetchAll(db) { map[edge.componentSlug, default: []].append(edge.dependsOnSlug) }
+        for row in try Row.fetchAll(db, sql: "SELECT componentSlug, nodeSlug FROM component_node_dependency") {
+            map[row["componentSlug"], default: []].append(row["nodeSlug"])
+        }
+        for node in try MapNodeRecord.fetchAll(db) { map[node.slug] = node.dependsOn }
         return map
+    }
+
+    static func nodeSlugs(_ db: Database) throws -> Set<String> { Set(try String.fetchAll(db, sql: "SELECT slug FROM map_node")) }
+
+    /// Saves a component's edges: to components in one table, to infrastructure nodes in another.
+    static func saveEdges(of component: Component, _ db: Database) throws {
+        let nodes = try nodeSlugs(db)
+        try DependencyRecord.filter(Column("componentSlug") == component.slug).deleteAll(db)
+        try db.execute(sql: "DELETE FROM component_node_dependency WHERE componentSlug = ?", arguments: [component.slug])
+        for dependency in component.dependsOn {
+            if nodes.contains(dependency) {
+                try db.execute(sql: "INSERT INTO component_node_dependency (componentSlug, nodeSlug) VALUES (?, ?)", arguments: [component.slug, dependency])
+            } else {
+                try DependencyRecord(componentSlug: component.slug, dependsOnSlug: dependency).insert(db)
+            }
+        }
     }
 
     public func createComponent(_ component: Component) async throws -> Component {
         try await write { db in
             let existing = try Self.dependencyMap(db)
             if existing[component.slug] != nil {
-                throw DomainError.conflict(code: "already_exists", message: "component '\(component.slug)' already exists")
+                throw DomainError.conflict(code: "already_exists", message: "component or map node '\(component.slug)' already exists")
             }
             try component.validate(against: existing)
             try ComponentRecord(component).insert(db)
-            for dependency in component.dependsOn {
-                try DependencyRecord(componentSlug: component.slug, dependsOnSlug: dependency).insert(db)
-            }
+            try Self.saveEdges(of: component, db)
             return component
         }
     }
@@ -71,10 +93,7 @@ extension AppDatabase: BelayStore {
             others.removeValue(forKey: slug)
             try component.validate(against: others)
             try ComponentRecord(component).update(db)
-            try DependencyRecord.filter(Column("componentSlug") == slug).deleteAll(db)
-            for dependency in component.dependsOn {
-                try DependencyRecord(componentSlug: slug, dependsOnSlug: dependency).insert(db)
-            }
+            try Self.saveEdges(of: component, db)
             return component
         }
     }

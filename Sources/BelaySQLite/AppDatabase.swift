@@ -283,6 +283,43 @@ public struct AppDatabase: Sendable {
                 CREATE UNIQUE INDEX signal_active_key ON signal(sourceKind, sourceId, dedupKey) WHERE status != 'resolved'
                 """)
         }
+        migrator.registerMigration("v4-changes") { db in
+            try db.create(table: "change") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("kind", .text).notNull()
+                t.column("summary", .text).notNull()
+                t.column("targets", .jsonText).notNull()
+                t.column("environment", .text).notNull()
+                t.column("author", .text)
+                t.column("sourceURL", .text)
+                t.column("commit", .text)
+                t.column("startedAt", .double).notNull().indexed()
+                t.column("finishedAt", .double)
+                t.column("reviewedBy", .text)
+                t.column("tested", .boolean)
+                t.column("status", .text).notNull()
+                t.column("createdAt", .double).notNull()
+            }
+            try db.create(table: "map_node") { t in
+                t.primaryKey("slug", .text)
+                t.column("name", .text).notNull()
+                t.column("kind", .text).notNull()
+                t.column("dependsOn", .jsonText).notNull()
+                t.column("expiresAt", .double)
+            }
+            try db.create(table: "component_node_dependency") { t in
+                t.column("componentSlug", .text).notNull().references("component", onDelete: .cascade)
+                t.column("nodeSlug", .text).notNull().references("map_node", onDelete: .restrict)
+                t.primaryKey(["componentSlug", "nodeSlug"])
+            }
+            try db.create(table: "change_freeze") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("reason", .text).notNull()
+                t.column("startsAt", .double).notNull()
+                t.column("endsAt", .double)
+                t.column("createdBy", .text).notNull()
+            }
+        }
         return migrator
     }
 

@@ -97,7 +97,7 @@ public struct Component: Codable, Sendable, Equatable {
                 throw DomainError.invalid(field: "dependsOn", message: "a component cannot depend on itself")
             }
             guard all[dependency] != nil else {
-                throw DomainError.invalid(field: "dependsOn", message: "unknown component '\(dependency)'")
+                throw DomainError.invalid(field: "dependsOn", message: "unknown component or map node '\(dependency)'")
             }
         }
         // A cycle would make blast radius undefined: walk from each dependency and make sure we never return.

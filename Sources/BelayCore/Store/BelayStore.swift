@@ -2,7 +2,7 @@ import Foundation
 
 /// What the domain needs from storage. Each write is one transaction: it either happens whole or,
 /// when the closure or a check throws, leaves the data exactly as it was.
-public protocol BelayStore: AccountStore, DetectStore {
+public protocol BelayStore: AccountStore, DetectStore, ChangeStore {
     /// Signals after every committed write, so derived views (the status page) can rebuild.
     var changes: ChangeSignal { get }
 
