@@ -53,6 +53,9 @@ public struct BelayApp {
         AdminController(store: store, clock: clock).addRoutes(to: api)
         monitors.addRoutes(to: api)
         IntegrationsController(store: store, clock: clock, baseURL: configuration.baseURL).addRoutes(to: api)
+        let changes = ChangesController(store: store, clock: clock, settings: SuspectRanking.Settings(timeZone: configuration.timeZone))
+        changes.addRoutes(to: api)
+        changes.addWebhookRoutes(to: router)
 
         let renderer = WebRenderer(templates: builder.templates, cssHref: builder.stylesheetHref, jsHref: builder.scriptHref)
         let web = router.group("app")

@@ -27,6 +27,9 @@ public struct ServerConfiguration: Sendable {
     public var signInAttempts = 10
     public var signInWindow: TimeInterval = 15 * 60
 
+    /// The team's time zone: "out of hours" in the suspect score is before 08:00 or after 18:00 here.
+    public var timeZone = TimeZone(identifier: "UTC")!
+
     // Detect
     /// The largest alert delivery accepted (Alertmanager groups can be large).
     public var maxAlertBodyBytes = 16 << 20

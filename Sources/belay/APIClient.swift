@@ -49,7 +49,12 @@ struct APIClient {
     func get(_ path: String) async throws -> Data { try await send(.GET, path, body: Optional<[String: String]>.none) }
     func post(_ path: String, _ body: some Encodable) async throws -> Data { try await send(.POST, path, body: body) }
 
-    func send(_ method: HTTPMethod, _ path: String, body: (some Encodable)?) async throws -> Data {
+    /// A GET that also accepts the given non-2xx statuses as answers (e.g. 409 from the change guard).
+    func getAllowing(status: Int, _ path: String) async throws -> Data {
+        try await send(.GET, path, body: Optional<[String: String]>.none, allowing: [status])
+    }
+
+    func send(_ method: HTTPMethod, _ path: String, body: (some Encodable)?, allowing: Set<Int> = []) async throws -> Data {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
@@ -67,7 +72,7 @@ struct APIClient {
             throw CLIError(description: "cannot reach Belay at \(baseURL): \(error)")
         }
         let data = Data(buffer: try await response.body.collect(upTo: 64 << 20))
-        guard (200..<300).contains(Int(response.status.code)) else {
+        guard (200..<300).contains(Int(response.status.code)) || allowing.contains(Int(response.status.code)) else {
             if let problem = try? JSONDecoder().decode(ErrorEnvelope.self, from: data) {
                 throw CLIError(description: "\(problem.error.message) (HTTP \(response.status.code) \(problem.error.code))")
             }

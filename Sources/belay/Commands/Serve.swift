@@ -89,6 +89,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Alert events waiting to be stored before deliveries get 503 (env BELAY_INGEST_QUEUE; default 100000).")
     var ingestQueue: Int?
 
+    @Option(name: .long, help: "The team's IANA time zone; changes before 08:00 or after 18:00 there count as out of hours (env BELAY_TIMEZONE; default UTC).")
+    var timezone: String?
+
     @Option(name: .long, help: "Largest request body in bytes (env BELAY_MAX_BODY; default 1048576).")
     var maxBody: Int?
 
@@ -123,6 +126,10 @@ struct Serve: AsyncParsableCommand {
         if let value = try maxAlertBody ?? Environment.value("BELAY_MAX_ALERT_BODY").map({ try Self.parseCount($0, option: "BELAY_MAX_ALERT_BODY") }) {
             guard value >= 1024 else { throw ValidationError("--max-alert-body must be at least 1024 bytes") }
             configuration.maxAlertBodyBytes = value
+        }
+        if let name = timezone ?? Environment.value("BELAY_TIMEZONE") {
+            guard let zone = TimeZone(identifier: name) else { throw ValidationError("--timezone: unknown time zone '\(name)' (use an IANA name such as Europe/Amsterdam)") }
+            configuration.timeZone = zone
         }
         if let text = groupingWindow ?? Environment.value("BELAY_GROUPING_WINDOW") {
             configuration.signalPolicy.groupingWindow = try Self.parseDuration(text, option: "--grouping-window")
