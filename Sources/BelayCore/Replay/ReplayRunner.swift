@@ -105,7 +105,9 @@ public struct ReplayRunner {
         var incidents: [String: Int64] = [:]
         var sources: [String: Integration] = [:]
         var last = start
-        for (index, event) in file.events.sorted(by: { $0.at < $1.at }).enumerated() {
+        // Time order; events at the same moment keep their order in the file.
+        let ordered = file.events.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }
+        for (index, event) in ordered {
             let field = "events[\(index)]"
             let now = event.at
             last = max(last, now)
