@@ -167,4 +167,47 @@ import Testing
         #expect(bad.status == 1 && bad.stderr.contains("settings.url"))
         _ = try await server.terminate()
     }
+
+    @Test func aPipelineRecordsChangesAndTheGuardStopsAChangeDuringAnIncident() async throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("belay-e2e-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let token = try BelayBinary.run(["admin", "create-token", "--role", "admin", "--data", data.path]).lastLine
+        let server = try ServerProcess(data: data)
+        try await server.start()
+        let env = ["BELAY_URL": server.baseURL, "BELAY_TOKEN": token]
+        #expect(try BelayBinary.run(["component", "add", "--slug", "firewall-edge", "--name", "Edge firewall"], environment: env).status == 0)
+        #expect(try BelayBinary.run(["component", "add", "--slug", "api", "--name", "API", "--depends-on", "firewall-edge"], environment: env).status == 0)
+
+        // As a GitHub Actions step: commit and run URL come from the runner's variables.
+        let ci = env.merging([
+            "GITHUB_SHA": "0123abc", "GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/api", "GITHUB_RUN_ID": "77",
+        ]) { a, _ in a }
+        let recorded = try BelayBinary.run(
+            ["change", "record", "--kind", "deploy", "--target", "api", "--summary", "Release 42", "--reviewed-by", "dana", "--json"], environment: ci)
+        #expect(recorded.status == 0, "\(recorded.stderr)")
+        #expect(recorded.stdout.contains("\"commit\":\"0123abc\"") && recorded.stdout.contains("https://github.com/acme/api/actions/runs/77"))
+
+        let clear = try BelayBinary.run(["change", "check", "--target", "firewall-edge"], environment: env)
+        #expect(clear.status == 0 && clear.stdout.contains("OK"))
+        _ = try BelayBinary.run(["incident", "declare", "--title", "API unreachable", "--severity", "sev1", "--component", "api"], environment: env)
+        let held = try BelayBinary.run(["change", "check", "--target", "firewall-edge"], environment: env)
+        #expect(held.status == 3)
+        #expect(held.stderr.contains("API unreachable") && held.stderr.contains("downstream"), "\(held.stderr)")
+        let bad = try BelayBinary.run(["change", "record", "--kind", "deploy", "--target", "nope", "--summary", "x"], environment: env)
+        #expect(bad.status == 1 && bad.stderr.contains("unknown component or node"))
+        _ = try await server.terminate()
+    }
+
+    @Test func replayingASeedPostmortemPrintsItsSuspectsAsJSON() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../replays/002-unvetted-firewall-change.json").standardized
+        let result = try BelayBinary.run(["replay", file.path, "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let incident = try #require((object["incidents"] as? [[String: Any]])?.first)
+        let top = try #require((incident["suspects"] as? [[String: Any]])?.first)
+        #expect((top["summary"] as? String)?.hasPrefix("Firewall rule added") == true)
+        #expect((incident["durations"] as? [String: Any])?["timeToResolve"] != nil)
+        let missing = try BelayBinary.run(["replay", "/nonexistent.json"])
+        #expect(missing.status != 0 && missing.stderr.contains("cannot read"))
+    }
 }
