@@ -136,3 +136,47 @@ public struct ReplayFile: Decodable, Sendable {
         }
     }
 }
+
+extension ReplayFile {
+    /// The latest moment the file mentions.
+    public var lastMoment: Date? {
+        (events.map(\.at) + (changes ?? []).map(\.startedAt) + (maintenance ?? []).flatMap { [$0.scheduledEnd] + ($0.updates ?? []).map(\.at) }).max()
+    }
+
+    /// The same story moved in time by `offset` seconds: every timestamp shifts, every interval stays.
+    public func shifted(by offset: TimeInterval) -> ReplayFile {
+        func move(_ date: Date?) -> Date? { date?.addingTimeInterval(offset) }
+        var copy = self
+        copy.nodes = nodes?.map { node in
+            var node = node
+            node.expiresAt = move(node.expiresAt)
+            return node
+        }
+        copy.changes = changes?.map { change in
+            var change = change
+            change.startedAt = change.startedAt.addingTimeInterval(offset)
+            change.finishedAt = move(change.finishedAt)
+            return change
+        }
+        copy.maintenance = maintenance?.map { window in
+            var window = window
+            window.scheduledStart = window.scheduledStart.addingTimeInterval(offset)
+            window.scheduledEnd = window.scheduledEnd.addingTimeInterval(offset)
+            window.createdAt = move(window.createdAt)
+            window.updates = window.updates?.map { update in
+                var update = update
+                update.at = update.at.addingTimeInterval(offset)
+                return update
+            }
+            return window
+        }
+        copy.events = events.map { event in
+            var event = event
+            event.at = event.at.addingTimeInterval(offset)
+            event.impactStartedAt = move(event.impactStartedAt)
+            event.value = move(event.value)
+            return event
+        }
+        return copy
+    }
+}

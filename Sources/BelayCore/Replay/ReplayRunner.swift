@@ -46,16 +46,21 @@ public struct ReplayResult: Codable, Sendable {
 public struct ReplayRunner {
     public let store: any BelayStore
     public let author = "replay"
+    /// Keep map nodes and components that already exist (several replays loaded into one directory).
+    public var reuseExistingMap = false
 
-    public init(store: any BelayStore) {
+    public init(store: any BelayStore, reuseExistingMap: Bool = false) {
         self.store = store
+        self.reuseExistingMap = reuseExistingMap
     }
 
     public func run(_ file: ReplayFile) async throws -> ReplayResult {
         // The map: nodes in dependency order, then components in dependency order.
-        var pendingNodes = file.nodes ?? []
+        let existing = Set(try await store.dependencyMap().entries.keys)
+        let lastIncidentBefore = try await store.incidents(IncidentQuery(limit: 1)).first?.id ?? 0
+        var pendingNodes = (file.nodes ?? []).filter { !(reuseExistingMap && existing.contains($0.slug)) }
         while !pendingNodes.isEmpty {
-            let known = Set(try await store.mapNodes().map(\.slug))
+            let known = Set(try await store.dependencyMap().entries.keys)
             guard let index = pendingNodes.firstIndex(where: { ($0.dependsOn ?? []).allSatisfy(known.contains) }) else {
                 throw DomainError.invalid(field: "nodes", message: "unknown node or cycle among \(pendingNodes.map(\.slug).joined(separator: ", "))")
             }
@@ -63,7 +68,7 @@ public struct ReplayRunner {
             _ = try await store.saveNode(MapNode(slug: node.slug, name: node.name, kind: node.kind, dependsOn: node.dependsOn ?? [], expiresAt: node.expiresAt))
         }
         let start = file.events.map(\.at).min() ?? Date()
-        var pendingComponents = file.components
+        var pendingComponents = file.components.filter { !(reuseExistingMap && existing.contains($0.slug)) }
         var position = 0
         while !pendingComponents.isEmpty {
             let known = Set(try await store.dependencyMap().entries.keys)
@@ -124,7 +129,7 @@ public struct ReplayRunner {
                 var integration = sources[name]
                 if integration == nil {
                     integration = try await store.createIntegration(
-                        Integration(name: name, kind: .generic, keyHash: "replay-\(name)", keyHint: "replay", publicIncidents: true, createdAt: now, updatedAt: now))
+                        Integration(name: name, kind: .generic, keyHash: "replay-\(UUID().uuidString)", keyHint: "replay", publicIncidents: true, createdAt: now, updatedAt: now))
                     sources[name] = integration
                 }
                 let components = (event.components ?? []).map(\.slug)
@@ -172,7 +177,8 @@ public struct ReplayRunner {
 
         let zone = file.timezone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
         var result: [ReplayIncident] = []
-        for incident in try await store.incidents(IncidentQuery()).sorted(by: { $0.id < $1.id }) {
+        // Only the incidents this replay made (the directory may hold earlier replays too).
+        for incident in try await store.incidents(IncidentQuery()).sorted(by: { $0.id < $1.id }) where incident.id > lastIncidentBefore {
             let report = try await store.suspects(incidentID: incident.id, now: last, settings: SuspectRanking.Settings(timeZone: zone))
             result.append(
                 ReplayIncident(

@@ -98,12 +98,18 @@ struct ChangesController {
 
     @Sendable func check(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<ChangeCheckDTO> {
         _ = try context.require(.viewer)
-        guard let target = request.uri.queryParameters["target"].map(String.init), !target.isEmpty else {
+        let target = request.uri.queryParameters["target"].map(String.init) ?? ""
+        // "a,,b" names a and b; a target of only commas names nothing, which must not pass as "ok".
+        let slugs = target.split(separator: ",").map(String.init)
+        guard !slugs.isEmpty else {
             throw APIError.badRequest("target: give the component or node the change would touch")
         }
         var reasons: [String] = []
-        for slug in target.split(separator: ",").map(String.init) {
-            reasons += try await store.changeGuard(target: slug, now: clock.now)
+        for slug in slugs {
+            // A freeze (or an incident) that stands in the way of several targets is one reason, not one per target.
+            for reason in try await store.changeGuard(target: slug, now: clock.now) where !reasons.contains(reason) {
+                reasons.append(reason)
+            }
         }
         return EditedResponse(status: reasons.isEmpty ? .ok : .conflict, response: ChangeCheckDTO(target: target, ok: reasons.isEmpty, reasons: reasons))
     }

@@ -11,6 +11,7 @@ struct WarRoomController {
     let store: any BelayStore
     let clock: any WallClock
     let renderer: WebRenderer
+    var timeZone = TimeZone(identifier: "UTC")!
 
     func addRoutes(to app: RouterGroup<AppRequestContext>) {
         app.get("incidents/new", use: declarePage)
@@ -104,6 +105,12 @@ struct WarRoomController {
         }
         page["hasSignals"] = !signals.isEmpty
         page["activeSignals"] = signals.filter { $0.status.isActive }.count
+        let report = try await store.suspects(incidentID: incident.id, now: clock.now, settings: SuspectRanking.Settings(timeZone: timeZone))
+        page["suspects"] = report.suspects.prefix(5).map { suspect -> [String: Any] in
+            ["summary": suspect.summary, "kind": suspect.kind.rawValue, "score": String(format: "%.1f", suspect.score), "reasons": suspect.reasons.joined(separator: "; ")]
+        }
+        page["hasSuspects"] = !report.suspects.isEmpty
+        page["possiblyAffected"] = report.possiblyAffected.map { names[$0] ?? $0 }.joined(separator: ", ")
         page["autoResolve"] = incident.autoResolve && incident.isOpen
         page["holdOpen"] = incident.holdOpen
         page["statusButtons"] = IncidentStatus.allCases.filter { $0 != incident.status && $0 != .investigating && incident.isOpen }.map { status in

@@ -92,6 +92,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "The team's IANA time zone; changes before 08:00 or after 18:00 there count as out of hours (env BELAY_TIMEZONE; default UTC).")
     var timezone: String?
 
+    @Flag(name: .long, help: "Start with the five seed postmortems replayed into a demo data directory (default ./belay-demo; --data to choose).")
+    var demo = false
+
+    @Option(name: .long, help: "Folder of replay files for --demo (default: the replays/ folder of the source tree Belay was built from).")
+    var demoReplays: String?
+
     @Option(name: .long, help: "Largest request body in bytes (env BELAY_MAX_BODY; default 1048576).")
     var maxBody: Int?
 
@@ -149,7 +155,10 @@ struct Serve: AsyncParsableCommand {
             configuration.ingestQueueEvents = value
         }
 
+        var dataOptions = dataOptions
+        if demo && dataOptions.data == nil { dataOptions.data = "./belay-demo" }
         let database = try dataOptions.open()
+        if demo { try await Self.loadDemo(into: database, replays: demoReplays, logger: logger) }
         let mode = try dataOptions.synchronousMode()
         logger.info("opened database", metadata: ["path": "\(dataOptions.directory.path)", "synchronous": "\(mode.rawValue)"])
         let setupCode = try await BelayApp.firstRunSetupCode(store: database, now: Date())
@@ -175,6 +184,39 @@ struct Serve: AsyncParsableCommand {
                 """.utf8))
         }.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         logger.info("stopped")
+    }
+
+    /// The replays/ folder next to the sources this binary was built from.
+    static var bundledReplays: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../replays").standardized
+    }
+
+    /// Replays every file in the folder into an empty demo database; a demo directory already holding
+    /// incidents is served as it is.
+    static func loadDemo(into database: AppDatabase, replays: String?, logger: Logger) async throws {
+        guard try await database.incidents(IncidentQuery(limit: 1)).isEmpty else {
+            logger.info("demo data already loaded")
+            return
+        }
+        let folder = replays.map { URL(fileURLWithPath: $0) } ?? bundledReplays
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
+        guard !files.isEmpty else { throw ValidationError("--demo: no replay files in \(folder.path); give --demo-replays DIR") }
+        // Each story is moved forward in time, keeping its own intervals, so the five end one after another
+        // over the last weeks and appear on the status page's 90-day history.
+        for (index, name) in files.enumerated() {
+            let url = folder.appendingPathComponent(name)
+            do {
+                var replay = try ReplayFile.load(try Data(contentsOf: url))
+                if let last = replay.lastMoment {
+                    let endsAt = Date().addingTimeInterval(-Double(files.count - index) * 6 * 86400)
+                    replay = replay.shifted(by: endsAt.timeIntervalSince(last))
+                }
+                _ = try await ReplayRunner(store: database, reuseExistingMap: true).run(replay)
+                logger.info("loaded demo replay", metadata: ["file": "\(name)"])
+            } catch let error as DomainError {
+                throw ValidationError("--demo: \(name): \(error.message)")
+            }
+        }
     }
 
     /// "90s", "15m", "2h", "7d" (a bare number is seconds).
