@@ -65,6 +65,7 @@ public struct BelayApp {
         AccountController(store: store, clock: clock, configuration: configuration, renderer: renderer, throttle: throttle).addRoutes(to: web)
         AppController(store: store, clock: clock, configuration: configuration, renderer: renderer).addRoutes(to: web)
         WarRoomController(store: store, clock: clock, renderer: renderer, timeZone: configuration.timeZone).addRoutes(to: web)
+        MapWebController(store: store, clock: clock, renderer: renderer).addRoutes(to: web)
         DetectWebController(store: store, clock: clock, configuration: configuration, renderer: renderer, scheduler: scheduler).addRoutes(to: web)
 
         return BelayApp(

@@ -106,4 +106,29 @@ import Testing
             #expect(try await client.send(.post, "/api/v1/integrations/00000000000000000000000000000000/changes", token: nil, json: ["kind": "deploy", "summary": "x", "targets": ["api"]]).status == .notFound)
         }
     }
+
+    @Test func theMapPageHighlightsABlastRadiusAndTheWarRoomShowsSuspects() async throws {
+        let harness = try await Harness.make()
+        try await harness.run { client, _ in
+            var browser = try await WebAppTests.setUp(client, harness)
+            try await Self.addMap(client, harness)
+            _ = try await client.send(
+                .post, "/api/v1/changes", token: harness.responder,
+                json: ["kind": "config", "summary": "Bucket <policy> tightened", "targets": ["bucket"], "startedAt": BelayJSON.formatDate(harness.clock.now.addingTimeInterval(-600))])
+            let map = String(buffer: try await browser.get("/app/map?node=bucket").body)
+            #expect(map.contains("<svg class=\"map\""))
+            #expect(map.contains("Blast radius of Bucket: 3 components"))
+            #expect(map.contains("class=\"box node selected\"") && map.contains("class=\"box component hot\""))
+            #expect(map.contains("bucket → api → website"))
+            let changes = String(buffer: try await browser.get("/app/changes").body)
+            #expect(changes.contains("Bucket &lt;policy&gt; tightened"))
+            let declared = try await client.send(
+                .post, "/api/v1/incidents", token: harness.responder, json: ["title": "Exports failing", "severity": "sev2", "components": [["slug": "exports"]]])
+            let id = try #require(try declared.object()["id"] as? String)
+            let room = String(buffer: try await browser.get("/app/incidents/\(id)").body)
+            #expect(room.contains("Suspect changes") && room.contains("Bucket &lt;policy&gt; tightened"))
+            #expect(room.contains("config on bucket, upstream of exports via api"))
+            #expect(room.contains("Possibly affected"))
+        }
+    }
 }
