@@ -97,9 +97,11 @@ extension AppDatabase: ChangeStore {
     public func updateChange(id: Int64, _ update: @escaping @Sendable (inout Change) throws -> Void) async throws -> Change {
         try await write { db in
             guard var change = try ChangeRecord.fetchOne(db, key: id)?.domain() else { throw DomainError.notFound(what: "change", id: String(id)) }
+            let recorded = change.targets
             try update(&change)
             change.id = id
-            try change.validate(knownSlugs: Set(try Self.dependencyMap(db).keys))
+            // A change keeps naming what it touched even after that was removed from the map.
+            try change.validate(knownSlugs: Set(try Self.dependencyMap(db).keys).union(recorded))
             try ChangeRecord(change).update(db)
             return change
         }

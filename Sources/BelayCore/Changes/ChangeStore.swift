@@ -47,7 +47,11 @@ extension BelayStore {
         for incident in try await incidents(IncidentQuery(openOnly: true)) {
             let hit = incident.impacts.map(\.slug).filter { downstream[$0] != nil }
             if !hit.isEmpty {
-                let how = hit.map { $0 == target ? $0 : "\($0) (downstream via \(downstream[$0]!.path.dropFirst().dropLast().joined(separator: ", ")))" }
+                let how = hit.map { slug -> String in
+                    guard slug != target else { return slug }
+                    let via = downstream[slug]!.path.dropFirst().dropLast()
+                    return via.isEmpty ? "\(slug) (directly downstream)" : "\(slug) (downstream via \(via.joined(separator: ", ")))"
+                }
                 reasons.append("incident \(incident.id) \"\(incident.title)\" is open on \(how.joined(separator: ", "))")
             }
         }
