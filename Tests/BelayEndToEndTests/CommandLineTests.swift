@@ -103,6 +103,10 @@ import Testing
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("belay-e2e-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: data) }
         let token = try BelayBinary.run(["admin", "create-token", "--role", "viewer", "--data", data.path]).lastLine
+        let badConcurrency = try BelayBinary.run(["serve", "--data", data.path, "--monitor-concurrency", "0"])
+        #expect(badConcurrency.status != 0 && badConcurrency.stderr.contains("--monitor-concurrency must be 1-10000"))
+        let badQueue = try BelayBinary.run(["serve", "--data", data.path], environment: ["BELAY_INGEST_QUEUE": "lots"])
+        #expect(badQueue.status != 0 && badQueue.stderr.contains("BELAY_INGEST_QUEUE must be a number"))
         let badRole = try BelayBinary.run(["admin", "create-token", "--role", "emperor", "--data", data.path])
         #expect(badRole.status != 0)
         #expect(badRole.stderr.contains("emperor"))

@@ -20,9 +20,6 @@ struct IntegrationsController {
         group.post("incidents/:id/hold", use: hold)
     }
 
-    /// A new integration key: 32 hex characters, the length of a PagerDuty routing key.
-    static func newKey() -> String { IngestController.newKey() }
-
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> IntegrationListDTO {
         _ = try context.require(.admin)
         return IntegrationListDTO(integrations: try await store.integrations().map(IntegrationDTO.init))
@@ -38,7 +35,7 @@ struct IntegrationsController {
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<IntegrationSecretDTO> {
         _ = try context.require(.admin)
         let input = try await request.decode(as: IntegrationInput.self, context: context)
-        let key = Self.newKey()
+        let key = IngestController.newKey()  // 32 hex characters, like a PagerDuty routing key
         let now = clock.now
         let integration = try await store.createIntegration(
             Integration(
@@ -67,7 +64,7 @@ struct IntegrationsController {
     @Sendable func rotateKey(_ request: Request, context: AppRequestContext) async throws -> IntegrationSecretDTO {
         _ = try context.require(.admin)
         let id = try context.resourceID("integration")
-        let key = Self.newKey()
+        let key = IngestController.newKey()  // 32 hex characters, like a PagerDuty routing key
         let now = clock.now
         let integration = try await store.updateIntegration(id: id) { integration in
             integration.keyHash = TokenSecrets.hash(key)

@@ -35,18 +35,12 @@ struct AppController {
         WebRedirect(location: "\(path)?error=\(error.message.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")")
     }
 
-    func basePage(_ context: AppRequestContext, _ request: Request, title: String) -> [String: Any] {
-        var page = WebPages.base(context, title: title)
-        page["error"] = request.uri.queryParameters["error"].map(String.init)
-        return page
-    }
-
     // MARK: Home
 
     @Sendable func home(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireUser(.viewer, request: request)
         let now = clock.now
-        var page = basePage(context, request, title: "Incidents")
+        var page = WebPages.base(context, request, title: "Incidents")
         let open = try await store.incidents(IncidentQuery(openOnly: true)).sorted { ($0.severity, $1.createdAt) < ($1.severity, $0.createdAt) }
         page["open"] = open.map { incident -> [String: Any] in
             [
@@ -73,7 +67,7 @@ struct AppController {
 
     @Sendable func componentsPage(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireUser(.viewer, request: request)
-        var page = basePage(context, request, title: "Components")
+        var page = WebPages.base(context, request, title: "Components")
         let statuses = try await store.componentStatuses(at: clock.now)
         let components = try await store.components()
         let names = Dictionary(uniqueKeysWithValues: components.map { ($0.slug, $0.name) })
@@ -111,7 +105,7 @@ struct AppController {
         let slug = try context.parameters.require("slug")
         let all = try await store.components()
         guard let component = all.first(where: { $0.slug == slug }) else { throw DomainError.notFound(what: "component", id: slug) }
-        var page = basePage(context, request, title: "Edit \(component.name)")
+        var page = WebPages.base(context, request, title: "Edit \(component.name)")
         page["component"] = [
             "slug": component.slug, "name": component.name, "group": component.group ?? "", "description": component.description,
             "position": String(component.position), "isInternal": !component.isPublic,
@@ -163,7 +157,7 @@ struct AppController {
     @Sendable func maintenancePage(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireUser(.viewer, request: request)
         let now = clock.now
-        var page = basePage(context, request, title: "Maintenance")
+        var page = WebPages.base(context, request, title: "Maintenance")
         let names = Dictionary(uniqueKeysWithValues: try await store.components().map { ($0.slug, $0.name) })
         page["windows"] = try await store.maintenances(MaintenanceQuery()).map { window -> [String: Any] in
             let status = window.effectiveStatus(at: now)
@@ -224,7 +218,7 @@ struct AppController {
 
     @Sendable func usersPage(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireUser(.admin, request: request)
-        return try renderer.page("app-users", try await usersPage(basePage(context, request, title: "Users"), context))
+        return try renderer.page("app-users", try await usersPage(WebPages.base(context, request, title: "Users"), context))
     }
 
     /// The user list and invite form, added to `page`.
@@ -260,7 +254,7 @@ struct AppController {
             _ = try await store.createInvitation(
                 Invitation(tokenHash: TokenSecrets.hash(secret), userID: user.id, createdAt: now, expiresAt: now.addingTimeInterval(7 * 86400)))
             // The link is shown once, in this response (never in a URL that lands in history); only its hash is stored.
-            var page = try await usersPage(basePage(context, request, title: "Users"), context)
+            var page = try await usersPage(WebPages.base(context, request, title: "Users"), context)
             page["inviteLink"] = "\(origin(request))/app/invite/\(secret)"
             return try renderer.page("app-users", page, status: .created)
         } catch let error as DomainError {
@@ -309,7 +303,7 @@ struct AppController {
 
     @Sendable func tokensPage(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireUser(.admin, request: request)
-        var page = basePage(context, request, title: "API tokens")
+        var page = WebPages.base(context, request, title: "API tokens")
         return try renderer.page("app-tokens", try await tokensPage(page))
     }
 
@@ -334,7 +328,7 @@ struct AppController {
             guard let role = AccessRole(rawValue: form["role"] ?? "") else { throw DomainError.invalid(field: "role", message: "choose a role") }
             let (token, secret) = try await TokenSecrets.issue(name: form["name"] ?? "", role: role, store: store, now: clock.now)
             // Shown in the response itself, never in a URL, and never again.
-            var page = basePage(context, request, title: "API tokens")
+            var page = WebPages.base(context, request, title: "API tokens")
             page["newToken"] = secret
             page["newTokenName"] = token.name
             return try renderer.page("app-tokens", try await tokensPage(page), status: .created)

@@ -23,12 +23,6 @@ struct DetectWebController {
         app.post("integrations/:id/:action", use: integrationAction)
     }
 
-    func basePage(_ context: AppRequestContext, _ request: Request, title: String) -> [String: Any] {
-        var page = WebPages.base(context, title: title)
-        page["error"] = request.uri.queryParameters["error"].map(String.init)
-        return page
-    }
-
     static func statusClass(_ status: MonitorStatus) -> String {
         switch status {
         case .up: return "st-operational"
@@ -54,7 +48,7 @@ struct DetectWebController {
 
     @Sendable func monitorsPage(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireUser(.viewer, request: request)
-        var page = basePage(context, request, title: "Monitors")
+        var page = WebPages.base(context, request, title: "Monitors")
         let query = request.uri.queryParameters
         var monitorQuery = MonitorQuery(limit: Self.pageSize + 1)
         monitorQuery.after = query["after"].flatMap { Int64($0) }
@@ -131,7 +125,7 @@ struct DetectWebController {
         let id = try context.resourceID("monitor")
         guard let monitor = try await store.monitor(id: id) else { throw DomainError.notFound(what: "monitor", id: String(id)) }
         let now = clock.now
-        var page = basePage(context, request, title: monitor.name)
+        var page = WebPages.base(context, request, title: monitor.name)
         page["id"] = String(monitor.id)
         page["name"] = monitor.name
         page["kind"] = monitor.kind.rawValue
@@ -204,7 +198,7 @@ struct DetectWebController {
     // MARK: Integrations
 
     func integrationsContext(_ context: AppRequestContext, _ request: Request) async throws -> [String: Any] {
-        var page = basePage(context, request, title: "Integrations")
+        var page = WebPages.base(context, request, title: "Integrations")
         page["integrations"] = try await store.integrations().map { integration -> [String: Any] in
             [
                 "id": String(integration.id), "name": integration.name, "kind": integration.kind.rawValue, "keyHint": integration.keyHint,

@@ -66,6 +66,13 @@ enum WebPages {
         return page
     }
 
+    /// The base page plus the reason a refused form gave, carried back in `?error=`.
+    static func base(_ context: AppRequestContext, _ request: Request, title: String) -> [String: Any] {
+        var page = base(context, title: title)
+        page["error"] = request.uri.queryParameters["error"].map(String.init)
+        return page
+    }
+
     /// "2026-11-21T16:21" for datetime-local inputs, in UTC.
     static func localInput(_ date: Date?) -> String {
         guard let date else { return "" }

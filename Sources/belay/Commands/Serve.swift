@@ -125,12 +125,8 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw ValidationError("egress policy: \(error)")
         }
-        if let value = try maxBody ?? Environment.value("BELAY_MAX_BODY").map({ try Self.parseCount($0, option: "BELAY_MAX_BODY") }) {
-            guard value >= 1024 else { throw ValidationError("--max-body must be at least 1024 bytes") }
-            configuration.maxBodyBytes = value
-        }
-        if let value = try maxAlertBody ?? Environment.value("BELAY_MAX_ALERT_BODY").map({ try Self.parseCount($0, option: "BELAY_MAX_ALERT_BODY") }) {
-            guard value >= 1024 else { throw ValidationError("--max-alert-body must be at least 1024 bytes") }
+        if let value = try Self.count(maxBody, env: "BELAY_MAX_BODY", flag: "--max-body", in: 1024...Int.max) { configuration.maxBodyBytes = value }
+        if let value = try Self.count(maxAlertBody, env: "BELAY_MAX_ALERT_BODY", flag: "--max-alert-body", in: 1024...Int.max) {
             configuration.maxAlertBodyBytes = value
         }
         if let name = timezone ?? Environment.value("BELAY_TIMEZONE") {
@@ -146,12 +142,10 @@ struct Serve: AsyncParsableCommand {
         if let text = resultRetention ?? Environment.value("BELAY_RESULT_RETENTION") {
             configuration.resultRetention = try Self.parseDuration(text, option: "--result-retention")
         }
-        if let value = try monitorConcurrency ?? Environment.value("BELAY_MONITOR_CONCURRENCY").map({ try Self.parseCount($0, option: "BELAY_MONITOR_CONCURRENCY") }) {
-            guard (1...10_000).contains(value) else { throw ValidationError("--monitor-concurrency must be 1-10000") }
+        if let value = try Self.count(monitorConcurrency, env: "BELAY_MONITOR_CONCURRENCY", flag: "--monitor-concurrency", in: 1...10_000) {
             configuration.monitorConcurrency = value
         }
-        if let value = try ingestQueue ?? Environment.value("BELAY_INGEST_QUEUE").map({ try Self.parseCount($0, option: "BELAY_INGEST_QUEUE") }) {
-            guard value >= 1 else { throw ValidationError("--ingest-queue must be at least 1") }
+        if let value = try Self.count(ingestQueue, env: "BELAY_INGEST_QUEUE", flag: "--ingest-queue", in: 1...Int.max) {
             configuration.ingestQueueEvents = value
         }
 
@@ -235,8 +229,17 @@ struct Serve: AsyncParsableCommand {
         return value * scale
     }
 
-    static func parseCount(_ text: String, option: String) throws -> Int {
-        guard let value = Int(text) else { throw ValidationError("\(option) must be a number (got '\(text)')") }
+    /// A number from the flag, else the environment variable, checked against `range`; nil when neither is set.
+    static func count(_ flagValue: Int?, env: String, flag: String, in range: ClosedRange<Int>) throws -> Int? {
+        var value = flagValue
+        if value == nil, let text = Environment.value(env) {
+            guard let parsed = Int(text) else { throw ValidationError("\(env) must be a number (got '\(text)')") }
+            value = parsed
+        }
+        guard let value else { return nil }
+        guard range.contains(value) else {
+            throw ValidationError(range.upperBound == Int.max ? "\(flag) must be at least \(range.lowerBound)" : "\(flag) must be \(range.lowerBound)-\(range.upperBound)")
+        }
         return value
     }
 
