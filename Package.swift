@@ -26,6 +26,12 @@ let package = Package(
         .target(
             name: "BelayCore"
         ),
+        // Parsers for bytes from outside (form bodies, alert formats, dates, addresses), on Foundation alone
+        // so the fuzzers build them without the server's dependencies.
+        .target(
+            name: "BelayFormats",
+            dependencies: ["BelayCore"]
+        ),
         .target(
             name: "BelaySQLite",
             dependencies: [
@@ -37,6 +43,7 @@ let package = Package(
             name: "BelayMonitoring",
             dependencies: [
                 "BelayCore",
+                "BelayFormats",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -51,6 +58,7 @@ let package = Package(
             name: "BelayServer",
             dependencies: [
                 "BelayCore",
+                "BelayFormats",
                 "BelayMonitoring",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -83,10 +91,12 @@ let package = Package(
             dependencies: ["BelayCore", "BelaySQLite", "BelayServer"]
         ),
         .testTarget(name: "BelayCoreTests", dependencies: ["BelayCore", "BelayTestSupport"]),
+        .testTarget(name: "BelayFormatsTests", dependencies: ["BelayFormats", "BelayCore"]),
         .testTarget(
             name: "BelayMonitoringTests",
             dependencies: [
                 "BelayMonitoring",
+                "BelayFormats",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -97,7 +107,7 @@ let package = Package(
         .testTarget(
             name: "BelayServerTests",
             dependencies: [
-                "BelayServer", "BelayTestSupport",
+                "BelayServer", "BelayFormats", "BelayTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
             ],

@@ -180,6 +180,10 @@ extension AppDatabase: DetectStore {
         try await read { db in try IntegrationRecord.order(Column("id")).fetchAll(db).map { try $0.domain() } }
     }
 
+    public func integration(keyHash: String) async throws -> Integration? {
+        try await read { db in try IntegrationRecord.filter(Column("keyHash") == keyHash).fetchOne(db)?.domain() }
+    }
+
     public func integration(id: Int64) async throws -> Integration? {
         try await read { db in try IntegrationRecord.fetchOne(db, key: id)?.domain() }
     }
@@ -263,8 +267,12 @@ extension AppDatabase: DetectStore {
         var state = IngestState(open: Dictionary(uniqueKeysWithValues: open.map { ($0.id, $0) }), known: try knownComponents(db))
         var receipts: [SignalReceipt] = []
         receipts.reserveCapacity(batch.events.count)
-        for event in batch.events {
-            receipts.append(try ingest(event, source: source, state: &state, policy: policy, now: now, db))
+        // Rules matched before the transaction hold only while the routing is still the one they used.
+        let decided = batch.routedWith == source.routing ? batch.matchedRules.flatMap { $0.count == batch.events.count ? $0 : nil } : nil
+        var matcher = RuleMatcher(routing: source.routing)
+        for (index, event) in batch.events.enumerated() {
+            let rule = if let decided { decided[index] } else { matcher.matchingRule(for: event) }
+            receipts.append(try ingest(event, source: source, matchedRule: rule, state: &state, policy: policy, now: now, db))
         }
         for id in state.touched {
             guard var incident = state.open[id] else { continue }
@@ -275,7 +283,7 @@ extension AppDatabase: DetectStore {
     }
 
     private static func ingest(
-        _ event: SignalEvent, source: SignalSource, state: inout IngestState, policy: SignalPolicy, now: Date, _ db: Database
+        _ event: SignalEvent, source: SignalSource, matchedRule: Int?, state: inout IngestState, policy: SignalPolicy, now: Date, _ db: Database
     ) throws -> SignalReceipt {
         // The hot path of ingestion: a cached statement, not a query built and compiled per alert.
         var existing = try SignalRecord.fetchOne(
@@ -296,7 +304,7 @@ extension AppDatabase: DetectStore {
                 try record.update(db, columns: ["lastReceivedAt", "eventCount"])
                 return SignalReceipt(dedupKey: event.dedupKey, signalID: record.id, incidentID: record.incidentId, effect: .duplicate)
             }
-            let route = source.routing.route(event, knownComponents: state.known)
+            let route = source.routing.route(event, matchedRule: matchedRule, knownComponents: state.known)
             var signal = Signal(
                 sourceKind: source.kind, sourceID: source.id, sourceName: source.name, dedupKey: event.dedupKey, status: .firing,
                 summary: event.summary, severity: route.severity, source: event.source, components: route.components, labels: event.labels,

@@ -41,7 +41,7 @@ public struct BelayApp {
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes, alertLimit: configuration.maxAlertBodyBytes))
         PublicController(box: box).addRoutes(to: router)
-        IngestController(queue: ingest, bodyLimit: configuration.maxAlertBodyBytes).addRoutes(to: router)
+        IngestController(queue: ingest, store: store, bodyLimit: configuration.maxAlertBodyBytes, maxAlerts: configuration.maxAlertsPerDelivery).addRoutes(to: router)
         let monitors = MonitorsController(store: store, clock: clock, scheduler: scheduler, baseURL: configuration.baseURL)
         monitors.addHeartbeatRoutes(to: router)
 

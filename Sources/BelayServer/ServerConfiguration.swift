@@ -1,4 +1,5 @@
 import BelayCore
+import BelayFormats
 import Foundation
 
 /// Settings for the HTTP server and the public status page. Every field has a default that works out of the box.
@@ -33,6 +34,9 @@ public struct ServerConfiguration: Sendable {
     // Detect
     /// The largest alert delivery accepted (Alertmanager groups can be large).
     public var maxAlertBodyBytes = 16 << 20
+    /// Alerts in one delivery; a delivery with more is refused whole with 413, so one delivery is one
+    /// bounded transaction. Alertmanager's `max_alerts` keeps its groups under it.
+    public var maxAlertsPerDelivery = IngestRules.defaultMaxAlerts
     /// Events waiting to be committed before new deliveries get 503.
     public var ingestQueueEvents = 100_000
     public var signalPolicy = SignalPolicy()

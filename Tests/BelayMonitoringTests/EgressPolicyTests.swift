@@ -1,3 +1,4 @@
+import BelayFormats
 import BelayMonitoring
 import NIOCore
 import Testing

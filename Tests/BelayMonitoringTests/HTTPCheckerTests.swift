@@ -81,7 +81,8 @@ import Testing
             let elapsed = Date().timeIntervalSince(started)
             #expect(report.outcome == .down)
             #expect(report.message.contains("regex gave up after 1.0 s"))
-            #expect(elapsed < 3)
+            // Well under the check's own 10 s timeout, with room for a machine whose cores are all busy.
+            #expect(elapsed < 8)
         }
     }
 
@@ -103,7 +104,9 @@ import Testing
             let elapsed = Date().timeIntervalSince(started)
             #expect(report.outcome == .down)
             #expect(report.message == "timed out after 1 s")
-            #expect(elapsed >= 0.9 && elapsed < 2)
+            // At least the timeout; the upper bound only says the check did not wait for the server, with room
+            // for a loaded machine (speed goals live in bench/).
+            #expect(elapsed >= 0.9 && elapsed < 8)
         }
     }
 

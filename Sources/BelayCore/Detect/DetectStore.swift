@@ -39,10 +39,17 @@ public struct IngestBatch: Sendable {
 
     public var origin: Origin
     public var events: [SignalEvent]
+    /// Which rule routes each event, decided before the write transaction by a `RuleMatcher` over
+    /// `routedWith`, so user patterns never run while every other write waits. Used only while the
+    /// source's routing is still that one; otherwise the store routes again.
+    public var matchedRules: [Int?]?
+    public var routedWith: Routing?
 
-    public init(origin: Origin, events: [SignalEvent]) {
+    public init(origin: Origin, events: [SignalEvent], routedWith: Routing? = nil, matchedRules: [Int?]? = nil) {
         self.origin = origin
         self.events = events
+        self.routedWith = routedWith
+        self.matchedRules = matchedRules
     }
 }
 
@@ -86,6 +93,8 @@ public protocol DetectStore: Sendable {
     // MARK: Integrations
     func integrations() async throws -> [Integration]
     func integration(id: Int64) async throws -> Integration?
+    /// The integration whose key hashes to `keyHash`, enabled or not.
+    func integration(keyHash: String) async throws -> Integration?
     func createIntegration(_ integration: Integration) async throws -> Integration
     func updateIntegration(id: Int64, _ change: @escaping @Sendable (inout Integration) throws -> Void) async throws -> Integration
     func deleteIntegration(id: Int64) async throws

@@ -14,17 +14,74 @@ public struct RoutingRule: Codable, Sendable, Equatable {
         self.severity = severity
     }
 
-    func matches(_ labels: [String: String]) -> Bool {
-        match.allSatisfy { key, expected in
+    /// The pattern of a "/regex/" match value, or nil for an exact or "*" match.
+    static func pattern(_ expected: String) -> String? {
+        guard expected.count >= 2, expected.hasPrefix("/"), expected.hasSuffix("/") else { return nil }
+        return String(expected.dropFirst().dropLast())
+    }
+}
+
+/// Decides which rule of a routing routes each event, with every user pattern compiled once and bounded
+/// in time: a pattern gets `patternLimit` per label, and all patterns together `totalLimit` per matcher
+/// (one delivery). A pattern that runs out counts as not matching from then on, so a hostile or careless
+/// pattern costs one delivery at most `totalLimit`, and it runs before the write transaction, not in it.
+public struct RuleMatcher {
+    public static let patternLimit: Duration = .milliseconds(50)
+    public static let totalLimit: Duration = .milliseconds(500)
+
+    public let routing: Routing
+    private var compiled: [String: NSRegularExpression] = [:]
+    private var exhausted: Set<String> = []
+    private var spent: Duration = .zero
+    /// Patterns that gave up, for the caller to log once.
+    public private(set) var patternsThatGaveUp: [String] = []
+
+    public init(routing: Routing) {
+        self.routing = routing
+    }
+
+    /// The index of the first rule whose every match entry holds for the event's routing labels.
+    public mutating func matchingRule(for event: SignalEvent) -> Int? {
+        let labels = Routing.routingLabels(event)
+        for (index, rule) in routing.rules.enumerated() where matches(rule, labels) { return index }
+        return nil
+    }
+
+    private mutating func matches(_ rule: RoutingRule, _ labels: [String: String]) -> Bool {
+        // Exact and presence checks first: a rule whose plain entries fail never runs its patterns.
+        for (key, expected) in rule.match where RoutingRule.pattern(expected) == nil {
             guard let value = labels[key] else { return false }
-            if expected == "*" { return true }
-            if expected.count >= 2, expected.hasPrefix("/"), expected.hasSuffix("/") {
-                let pattern = "^(?:" + expected.dropFirst().dropLast() + ")$"
-                guard let regex = try? NSRegularExpression(pattern: pattern) else { return false }
-                return regex.firstMatch(in: value, range: NSRange(value.startIndex..., in: value)) != nil
-            }
-            return value == expected
+            if expected != "*" && value != expected { return false }
         }
+        for (key, expected) in rule.match {
+            guard let pattern = RoutingRule.pattern(expected) else { continue }
+            guard let value = labels[key], matches(pattern, value) else { return false }
+        }
+        return true
+    }
+
+    private mutating func matches(_ pattern: String, _ value: String) -> Bool {
+        guard !exhausted.contains(pattern), spent < Self.totalLimit else { return false }
+        let expression: NSRegularExpression
+        if let cached = compiled[pattern] {
+            expression = cached
+        } else {
+            guard let made = try? NSRegularExpression(pattern: "^(?:" + pattern + ")$") else {
+                exhausted.insert(pattern)
+                return false
+            }
+            compiled[pattern] = made
+            expression = made
+        }
+        let clock = ContinuousClock()
+        let started = clock.now
+        let outcome = BoundedRegex.search(expression, in: value, limit: min(Self.patternLimit, Self.totalLimit - spent))
+        spent += clock.now - started
+        if outcome == .gaveUp {
+            exhausted.insert(pattern)
+            patternsThatGaveUp.append(pattern)
+        }
+        return outcome == .matched
     }
 }
 
@@ -79,14 +136,28 @@ public struct Routing: Codable, Sendable, Equatable {
         }
     }
 
-    /// Where `event` goes. Components named by the sender count only when Belay knows them.
-    public func route(_ event: SignalEvent, knownComponents: Set<String>) -> (components: [String], severity: Severity) {
+    /// The keys rules match on: the signal's labels plus `source`, `component` and `severity` from the event.
+    static func routingLabels(_ event: SignalEvent) -> [String: String] {
         var labels = event.labels
         if let source = event.source { labels["source"] = source }
         if let component = event.component { labels["component"] = component }
         if let severity = event.severity { labels["severity"] = severity }
+        return labels
+    }
+
+    /// Where `event` goes, matching the rules here (see `RuleMatcher` to match them beforehand).
+    public func route(_ event: SignalEvent, knownComponents: Set<String>) -> (components: [String], severity: Severity) {
+        var matcher = RuleMatcher(routing: self)
+        return route(event, matchedRule: matcher.matchingRule(for: event), knownComponents: knownComponents)
+    }
+
+    /// Where `event` goes, given the rule a `RuleMatcher` found for it. Components named by the sender
+    /// count only when Belay knows them.
+    public func route(_ event: SignalEvent, matchedRule: Int?, knownComponents: Set<String>) -> (components: [String], severity: Severity) {
+        let labels = Self.routingLabels(event)
         let mapped = event.severity.flatMap(Self.severity(fromSenderWord:))
-        if let rule = rules.first(where: { $0.matches(labels) }) {
+        if let index = matchedRule, rules.indices.contains(index) {
+            let rule = rules[index]
             return (rule.components.filter(knownComponents.contains), rule.severity ?? mapped ?? defaultSeverity)
         }
         for key in ["component", "service", "app"] {

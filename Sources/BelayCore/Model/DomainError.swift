@@ -28,16 +28,24 @@ public enum Validate {
         if value.count > max {
             throw DomainError.invalid(field: field, message: "must be at most \(max) characters")
         }
-        if value.unicodeScalars.contains(where: { isForbiddenControl($0) }) {
+        if !isAllowedText(value) {
             throw DomainError.invalid(field: field, message: "must not contain control characters")
         }
     }
 
-    /// C0 controls other than tab, newline and carriage return, DEL, and the C1 controls.
+    /// Whether `value` is free of the characters no field may hold (see `isForbiddenControl`).
+    public static func isAllowedText(_ value: String) -> Bool {
+        !value.unicodeScalars.contains(where: isForbiddenControl)
+    }
+
+    /// C0 controls other than tab, newline and carriage return, DEL, the C1 controls, and the bidirectional
+    /// overrides and isolates, which make text display in an order other than the one stored (a title
+    /// that reads as something else, "Trojan Source").
     static func isForbiddenControl(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x09, 0x0A, 0x0D: return false
         case 0x00...0x1F, 0x7F...0x9F: return true
+        case 0x202A...0x202E, 0x2066...0x2069: return true
         default: return false
         }
     }

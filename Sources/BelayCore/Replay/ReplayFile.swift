@@ -117,7 +117,10 @@ public struct ReplayFile: Decodable, Sendable {
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected an ISO 8601 date-time with an offset, got '\(text.prefix(64))'")
         }
         do {
+            try JSONLimits().check(data)
             return try decoder.decode(ReplayFile.self, from: data)
+        } catch let error as JSONLimits.Exceeded {
+            throw DomainError.invalid(field: "replay", message: error.description)
         } catch let error as DecodingError {
             throw DomainError.invalid(field: "replay", message: Self.describe(error))
         }

@@ -118,7 +118,7 @@ public struct HTTPChecker: Checker {
         if let pattern = settings.regex {
             let limit = max(.milliseconds(10), min(Self.regexTimeLimit, deadline - .now()))
             let body = response.body
-            let outcome: RegexOutcome
+            let outcome: BoundedRegex.Outcome
             do {
                 outcome = try await connector.runBlocking(deadline: deadline + .milliseconds(100)) {
                     try RegexOutcome.evaluate(pattern, on: body, limit: limit)
@@ -146,29 +146,15 @@ public struct HTTPChecker: Checker {
 }
 
 /// The result of a regular expression over a body, bounded in time.
-enum RegexOutcome: Sendable, Equatable {
-    case matched, notMatched, gaveUp
-
-    /// Blocking. Decodes the body as UTF-8 (invalid bytes replaced) and searches it. With `.reportProgress`,
-    /// NSRegularExpression calls back during a long match, which is where the time limit stops it, so a
-    /// catastrophic pattern costs at most `limit` of one pool thread.
-    static func evaluate(_ pattern: String, on body: ByteBuffer, limit: TimeAmount) throws -> RegexOutcome {
+enum RegexOutcome {
+    /// Blocking. Decodes the body as UTF-8 (invalid bytes replaced) and searches it with `BoundedRegex`,
+    /// so a catastrophic pattern costs at most `limit` of one pool thread.
+    static func evaluate(_ pattern: String, on body: ByteBuffer, limit: TimeAmount) throws -> BoundedRegex.Outcome {
         let expression: NSRegularExpression
         do { expression = try NSRegularExpression(pattern: pattern) } catch {
             throw ConnectionFailure.failed("the pattern is not valid")
         }
         let text = String(decoding: body.readableBytesView, as: UTF8.self)
-        let giveUpAt = NIODeadline.now() + limit
-        var outcome = RegexOutcome.notMatched
-        expression.enumerateMatches(in: text, options: [.reportProgress], range: NSRange(text.startIndex..., in: text)) { match, _, stop in
-            if match != nil {
-                outcome = .matched
-                stop.pointee = true
-            } else if NIODeadline.now() > giveUpAt {
-                outcome = .gaveUp
-                stop.pointee = true
-            }
-        }
-        return outcome
+        return BoundedRegex.search(expression, in: text, limit: .nanoseconds(limit.nanoseconds))
     }
 }

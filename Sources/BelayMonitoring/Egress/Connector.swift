@@ -1,3 +1,4 @@
+import BelayFormats
 import Foundation
 import NIOCore
 import NIOPosix

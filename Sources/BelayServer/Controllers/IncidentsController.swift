@@ -1,4 +1,5 @@
 import BelayCore
+import BelayFormats
 import Foundation
 import Hummingbird
 
@@ -201,8 +202,8 @@ func decodeOptional<T: Decodable>(_ type: T.Type, _ request: Request, _ context:
     let body = try await request.body.collect(upTo: context.maxUploadSize)
     guard body.readableBytes > 0 else { return nil }
     do {
-        return try BelayJSON.makeDecoder().decode(T.self, from: Data(buffer: body))
-    } catch let error as DecodingError {
-        throw APIError.badRequest(BelayJSON.describe(error))
+        return try JSONBody.decode(T.self, from: Data(buffer: body))
+    } catch {
+        throw APIError.badRequest(error.message)
     }
 }

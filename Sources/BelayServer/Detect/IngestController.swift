@@ -1,55 +1,126 @@
 import BelayCore
+import BelayFormats
+import Crypto
 import Foundation
 import Hummingbird
 import NIOCore
+import NIOPosix
 
 /// The endpoints other tools post alerts to. No bearer token: the integration key in the path (or, for
 /// PagerDuty, the routing_key) is the secret. A 2xx is sent only after the events are on disk.
+///
+/// The order of work is the defence: a full queue answers 503 before anything is read, an unknown key 404
+/// before the body is decoded, and decoding and routing (which runs user patterns) happen on the thread
+/// pool, off the event loops and outside the write transaction.
 struct IngestController {
     let queue: IngestQueue
+    let store: any BelayStore
     let bodyLimit: Int
+    let maxAlerts: Int
 
     func addRoutes(to router: Router<AppRequestContext>) {
+        // ":id" holds the key: Hummingbird's router wants one parameter name per level of a path, and
+        // /api/v1/integrations/:id is the integration's own resource.
         router.post("api/v1/integrations/:id/alertmanager", use: alertmanager)
         router.post("api/v1/integrations/:id/events", use: generic)
         router.post("v2/enqueue", use: pagerDuty)
     }
 
     @Sendable func alertmanager(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let key = try context.parameters.require("id")
-        let webhook = try await decode(AlertmanagerWebhook.self, request)
-        let events = try webhook.events()
-        let receipts = try await submit(IngestBatch(origin: .integrationKey(hash: TokenSecrets.hash(key)), events: events))
+        try await shedIfOverloaded()
+        let integration = try await enabledIntegration(key: try context.parameters.require("id"))
+        let body = try await read(request)
+        let maxAlerts = maxAlerts
+        let batch = try await offLoop {
+            let webhook = try JSONBody.decode(AlertmanagerWebhook.self, from: body)
+            return Self.routed(try webhook.events(maxAlerts: maxAlerts, fingerprint: Self.fingerprint), integration)
+        }
+        let receipts = try await submit(batch)
         return try json(AlertmanagerAnswer(status: "success", accepted: receipts.count), status: .ok)
     }
 
     @Sendable func generic(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let key = try context.parameters.require("id")
-        let body = try await decode(GenericEvent.self, request)
-        let event = try body.event(generateKey: Self.newKey)
-        let receipt = try await submit(IngestBatch(origin: .integrationKey(hash: TokenSecrets.hash(key)), events: [event]))[0]
+        try await shedIfOverloaded()
+        let integration = try await enabledIntegration(key: try context.parameters.require("id"))
+        let body = try await read(request)
+        let batch = try await offLoop {
+            let event = try JSONBody.decode(GenericEvent.self, from: body).event(generateKey: Self.newKey)
+            return Self.routed([event], integration)
+        }
+        let receipt = try await submit(batch)[0]
         return try json(
             GenericAnswer(status: "accepted", dedupKey: receipt.dedupKey, signalId: receipt.signalID, incidentId: receipt.incidentID, effect: receipt.effect.rawValue),
             status: .accepted)
     }
 
-    /// PagerDuty's Events API v2: its answers and its error shape, so its clients work unchanged.
+    /// PagerDuty's Events API v2: its answers and its error shape, so its clients work unchanged. The key is
+    /// inside the body, so the body is read, but only the key is looked at before it is known.
     @Sendable func pagerDuty(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let event: PagerDutyEvent
-        do {
-            event = try await decode(PagerDutyEvent.self, request)
-        } catch let error as APIError where error.status == .badRequest {
-            return try json(PagerDutyError(status: "invalid event", message: "Event object is invalid", errors: [error.message]), status: .badRequest)
+        func invalid(_ errors: [String], status: HTTPResponse.Status = .badRequest) throws -> Response {
+            try json(PagerDutyError(status: "invalid event", message: "Event object is invalid", errors: errors), status: status)
         }
-        guard let (routingKey, signalEvent) = event.validated(generateKey: Self.newKey) else {
-            return try json(PagerDutyError(status: "invalid event", message: "Event object is invalid", errors: event.problems), status: .badRequest)
-        }
+        try await shedIfOverloaded()
+        let body = try await read(request)
+        let routingKey: String
         do {
-            let receipt = try await submit(IngestBatch(origin: .integrationKey(hash: TokenSecrets.hash(routingKey)), events: [signalEvent]))[0]
-            return try json(PagerDutyAnswer(status: "success", message: "Event processed", dedup_key: receipt.dedupKey), status: .accepted)
+            routingKey = try await offLoop { try JSONBody.decode(PagerDutyEvent.RoutingKey.self, from: body) }.routing_key ?? ""
+        } catch let error as MalformedInput {
+            return try invalid([error.message])
+        }
+        guard !routingKey.isEmpty else { return try invalid(["'routing_key' is missing or blank"]) }
+        let integration: Integration
+        do {
+            integration = try await enabledIntegration(key: routingKey)
         } catch let error as APIError where error.status == .notFound {
-            return try json(PagerDutyError(status: "invalid event", message: "Event object is invalid", errors: ["Invalid routing key"]), status: .notFound)
+            return try invalid(["Invalid routing key"], status: .notFound)
         }
+        let outcome: Result<IngestBatch, PagerDutyEvent.Problems>
+        do {
+            outcome = try await offLoop {
+                switch try JSONBody.decode(PagerDutyEvent.self, from: body).validated(generateKey: Self.newKey) {
+                case .success(let valid): return .success(Self.routed([valid.event], integration))
+                case .failure(let problems): return .failure(problems)
+                }
+            }
+        } catch let error as MalformedInput {
+            return try invalid([error.message])
+        }
+        switch outcome {
+        case .failure(let problems):
+            return try invalid(problems.messages)
+        case .success(let batch):
+            let receipt = try await submit(batch)[0]
+            return try json(PagerDutyAnswer(status: "success", message: "Event processed", dedup_key: receipt.dedupKey), status: .accepted)
+        }
+    }
+
+    /// 503 at once when the queue is full, before the body costs anything.
+    private func shedIfOverloaded() async throws {
+        if let overloaded = await queue.overloaded() { throw Self.unavailable(overloaded) }
+    }
+
+    private func enabledIntegration(key: String) async throws -> Integration {
+        guard key.utf8.count <= 256, let integration = try await store.integration(keyHash: TokenSecrets.hash(key)), integration.isEnabled else {
+            throw APIError.notFound("no enabled integration has this key")
+        }
+        return integration
+    }
+
+    private func read(_ request: Request) async throws -> Data {
+        let body = try await request.body.collect(upTo: bodyLimit)
+        return Data(buffer: body, byteTransferStrategy: .noCopy)
+    }
+
+    /// Routing rules matched here, before the write transaction; see `IngestBatch.matchedRules`.
+    static func routed(_ events: [SignalEvent], _ integration: Integration) -> IngestBatch {
+        var matcher = RuleMatcher(routing: integration.routing)
+        let rules = events.map { matcher.matchingRule(for: $0) }
+        return IngestBatch(origin: .integrationKey(hash: integration.keyHash), events: events, routedWith: integration.routing, matchedRules: rules)
+    }
+
+    /// Runs parsing and routing on the blocking pool: a large delivery or a slow pattern never holds an event loop.
+    private func offLoop<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await NIOThreadPool.singleton.runIfActive(work)
     }
 
     /// Commits and unwraps the outcome: a domain error of this delivery becomes its HTTP error.
@@ -62,22 +133,14 @@ struct IngestController {
                 throw error
             }
         } catch let overloaded as IngestQueue.Overloaded {
-            var error = APIError(status: .serviceUnavailable, code: "overloaded", message: "Belay is taking in more alerts than it can store; retry shortly")
-            error.headers[.retryAfter] = String(overloaded.retryAfterSeconds)
-            throw error
+            throw Self.unavailable(overloaded)
         }
     }
 
-    private func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
-        let body = try await request.body.collect(upTo: bodyLimit)
-        guard body.readableBytes > 0 else { throw APIError.badRequest("the request body is empty; expected a JSON object") }
-        do {
-            // BelayJSON's decoder reads dates as RFC 3339 strings (the generic format's startsAt/endsAt); a plain
-            // JSONDecoder would expect a number of seconds since 2001 and refuse every documented date.
-            return try BelayJSON.makeDecoder().decode(T.self, from: Data(buffer: body, byteTransferStrategy: .noCopy))
-        } catch let error as DecodingError {
-            throw APIError.badRequest(BelayJSON.describe(error))
-        }
+    static func unavailable(_ overloaded: IngestQueue.Overloaded) -> APIError {
+        var error = APIError(status: .serviceUnavailable, code: "overloaded", message: "Belay is taking in more alerts than it can store; retry shortly")
+        error.headers[.retryAfter] = String(overloaded.retryAfterSeconds)
+        return error
     }
 
     private func json(_ value: some Encodable, status: HTTPResponse.Status) throws -> Response {
@@ -89,6 +152,12 @@ struct IngestController {
     /// A fresh dedup key, 32 hex characters like PagerDuty's.
     static func newKey() -> String {
         (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    }
+
+    /// Alertmanager always sends a fingerprint; without one, the sorted label set identifies the alert.
+    static func fingerprint(_ labels: [String: String]) -> String {
+        let text = labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\u{1F}")
+        return SHA256.hash(data: Data(text.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
     }
 }
 

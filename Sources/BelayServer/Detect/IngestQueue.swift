@@ -28,6 +28,11 @@ public actor IngestQueue {
         self.init(maxPendingEvents: maxPendingEvents) { batches in try await store.ingest(batches, policy: policy, now: clock.now) }
     }
 
+    /// Non-nil when the queue is full, so a delivery can be refused before its body is read.
+    public func overloaded() -> Overloaded? {
+        pendingEvents >= maxPendingEvents ? Overloaded(retryAfterSeconds: 1) : nil
+    }
+
     /// Waits until the batch is committed (or refused) and returns what became of its events.
     public func submit(_ batch: IngestBatch) async throws -> Result<[SignalReceipt], DomainError> {
         // One delivery larger than the limit is still taken when nothing else waits.

@@ -1,4 +1,5 @@
 import BelayCore
+import BelayFormats
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -47,6 +48,10 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             default:
                 return APIError(status: error.status, code: "bad_request", message: error.body ?? error.status.reasonPhrase)
             }
+        case let error as MalformedInput:
+            return .badRequest(error.message)
+        case let error as TooManyAlerts:
+            return APIError(status: .contentTooLarge, code: "too_many_alerts", message: error.description)
         case is NIOTooManyBytesError:
             return APIError(status: .contentTooLarge, code: "too_large", message: "the request body is larger than the limit")
         default:

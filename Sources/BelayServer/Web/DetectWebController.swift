@@ -1,4 +1,5 @@
 import BelayCore
+import BelayFormats
 import BelayMonitoring
 import Foundation
 import Hummingbird
@@ -225,7 +226,7 @@ struct DetectWebController {
         do {
             var rules: [RoutingRule] = []
             if let text = form["rules"], !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-                do { rules = try JSONDecoder().decode([RoutingRule].self, from: Data(text.utf8)) } catch {
+                do { rules = try JSONBody.decode([RoutingRule].self, from: Data(text.utf8)) } catch {
                     throw DomainError.invalid(field: "rules", message: "must be a JSON array of {\"match\":{...},\"components\":[...],\"severity\":\"sev1\"}")
                 }
             }

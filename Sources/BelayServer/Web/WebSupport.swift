@@ -1,4 +1,5 @@
 import BelayCore
+import BelayFormats
 import Crypto
 import Foundation
 import HTTPTypes
@@ -33,20 +34,23 @@ struct WebRenderer: Sendable {
     }
 }
 
-/// A urlencoded form body, read with Foundation's URLComponents. Repeated names (checkboxes) keep every value.
+/// A urlencoded form body (`FormBody`, which never traps on what a browser or an attacker sends).
+/// A body that is not a form is a 400. Repeated names (checkboxes) keep every value.
 struct FormData: Sendable {
-    let items: [(String, String)]
+    let body: FormBody
 
     static func read(_ request: Request, context: AppRequestContext) async throws -> FormData {
-        let body = try await request.body.collect(upTo: context.maxUploadSize)
-        var components = URLComponents()
-        components.percentEncodedQuery = String(buffer: body).replacingOccurrences(of: "+", with: "%20")
-        return FormData(items: (components.queryItems ?? []).map { ($0.name, $0.value ?? "") })
+        let bytes = try await request.body.collect(upTo: context.maxUploadSize)
+        do {
+            return FormData(body: try FormBody(parsing: bytes.readableBytesView))
+        } catch {
+            throw APIError.badRequest("the form could not be read: \(error.description)")
+        }
     }
 
-    subscript(name: String) -> String? { items.first { $0.0 == name }?.1 }
+    subscript(name: String) -> String? { body[name] }
 
-    func all(_ name: String) -> [String] { items.filter { $0.0 == name }.map(\.1) }
+    func all(_ name: String) -> [String] { body.all(name) }
 
     /// The value, or nil when the field is missing or blank.
     func text(_ name: String) -> String? {

@@ -1,4 +1,5 @@
 import BelayCore
+import BelayFormats
 import BelayMonitoring
 import Foundation
 import NIOCore

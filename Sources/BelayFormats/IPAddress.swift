@@ -1,5 +1,4 @@
 import Foundation
-import NIOCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -9,7 +8,7 @@ import Darwin
 #endif
 
 /// An IP address as plain integers, so the egress policy can compare it against networks without allocating.
-enum IPAddress: Hashable, Sendable, CustomStringConvertible {
+public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     case v4(UInt32)
     /// The address's first and last 64 bits, in network order.
     case v6(high: UInt64, low: UInt64)
@@ -17,7 +16,9 @@ enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     /// Parses the strict textual forms only: dotted decimal quads and RFC 4291 IPv6 (no zone, no brackets).
     /// Spellings like "127.1" or "0x7f000001" are not addresses here; they reach the policy only after the
     /// resolver has turned them into a `SocketAddress`.
-    init?(parsing text: String) {
+    public init?(parsing text: String) {
+        // inet_pton reads a C string: an embedded NUL would hide whatever follows it.
+        guard text.utf8.count <= 45, !text.utf8.contains(0) else { return nil }
         var v4 = in_addr()
         if inet_pton(AF_INET, text, &v4) == 1 {
             self = .v4(UInt32(bigEndian: v4.s_addr))
@@ -31,18 +32,7 @@ enum IPAddress: Hashable, Sendable, CustomStringConvertible {
         return nil
     }
 
-    init?(_ address: SocketAddress) {
-        switch address {
-        case .v4(let v4):
-            self = .v4(UInt32(bigEndian: v4.address.sin_addr.s_addr))
-        case .v6(let v6):
-            self = Self(v6.address.sin6_addr)
-        case .unixDomainSocket:
-            return nil
-        }
-    }
-
-    init(_ address: in6_addr) {
+    public init(_ address: in6_addr) {
         var high: UInt64 = 0
         var low: UInt64 = 0
         withUnsafeBytes(of: address) { bytes in
@@ -52,7 +42,7 @@ enum IPAddress: Hashable, Sendable, CustomStringConvertible {
         self = .v6(high: high, low: low)
     }
 
-    var description: String {
+    public var description: String {
         switch self {
         case .v4(let value):
             return "\(value >> 24).\(value >> 16 & 0xFF).\(value >> 8 & 0xFF).\(value & 0xFF)"
@@ -71,7 +61,7 @@ enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     /// The IPv4 address an IPv6 address stands for outright: IPv4-mapped (::ffff:a.b.c.d), IPv4-translated
     /// (::ffff:0:a.b.c.d), IPv4-compatible (::a.b.c.d) and the well-known NAT64 prefix (64:ff9b::/96).
     /// Such an address reaches the IPv4 host, so the policy judges it as that host and nothing else.
-    var equivalentIPv4: UInt32? {
+    public var equivalentIPv4: UInt32? {
         guard case .v6(let high, let low) = self else { return nil }
         let tag = low >> 32
         let embedded = UInt32(truncatingIfNeeded: low)
@@ -89,7 +79,7 @@ enum IPAddress: Hashable, Sendable, CustomStringConvertible {
 
     /// An IPv4 address an IPv6 address carries towards a gateway (6to4 2002::/16, local-use NAT64
     /// 64:ff9b:1::/48). The IPv6 address is judged too; the carried one must pass as well.
-    var carriedIPv4: UInt32? {
+    public var carriedIPv4: UInt32? {
         guard case .v6(let high, let low) = self else { return nil }
         if high >> 48 == 0x2002 { return UInt32(truncatingIfNeeded: high >> 16) }
         if high >> 16 == 0x0064_FF9B_0001 { return UInt32(truncatingIfNeeded: low) }
