@@ -2,6 +2,7 @@ import BelayCore
 import BelayMonitoring
 import Foundation
 import Hummingbird
+import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import Logging
@@ -11,6 +12,7 @@ public struct BelayApp {
     public let router: Router<AppRequestContext>
     public let statusPage: StatusPagePublisher
     public let scheduler: MonitorScheduler
+    let boundPort: BoundPort
     public let autoResolver: any Service
     public let configuration: ServerConfiguration
 
@@ -37,7 +39,9 @@ public struct BelayApp {
             logger: logger)
         let ingest = IngestQueue(store: store, clock: clock, policy: configuration.signalPolicy, maxPendingEvents: configuration.ingestQueueEvents)
 
+        let boundPort = BoundPort()
         let router = Router(context: AppRequestContext.self)
+        router.add(middleware: ClientAddressMiddleware(trustedProxies: configuration.trustedProxies))
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes, alertLimit: configuration.maxAlertBodyBytes))
         PublicController(box: box).addRoutes(to: router)
@@ -62,25 +66,36 @@ public struct BelayApp {
             .add(middleware: WebErrorMiddleware(renderer: renderer))
             .add(middleware: WebAuthenticator(store: store, clock: clock, configuration: configuration))
         let throttle = SignInThrottle(limit: configuration.signInAttempts, window: configuration.signInWindow)
-        AccountController(store: store, clock: clock, configuration: configuration, renderer: renderer, throttle: throttle).addRoutes(to: web)
-        AppController(store: store, clock: clock, configuration: configuration, renderer: renderer).addRoutes(to: web)
+        AccountController(
+            store: store, clock: clock, configuration: configuration, renderer: renderer, throttle: throttle,
+            hasher: PasswordHasher(cost: configuration.passwordCost)).addRoutes(to: web)
+        let linkOrigin = LinkOrigin(publicURL: configuration.publicURL, baseURL: configuration.baseURL, listenHost: configuration.host, boundPort: boundPort)
+        AppController(store: store, clock: clock, configuration: configuration, renderer: renderer, linkOrigin: linkOrigin).addRoutes(to: web)
         WarRoomController(store: store, clock: clock, renderer: renderer, timeZone: configuration.timeZone).addRoutes(to: web)
         MapWebController(store: store, clock: clock, renderer: renderer).addRoutes(to: web)
         DetectWebController(store: store, clock: clock, configuration: configuration, renderer: renderer, scheduler: scheduler).addRoutes(to: web)
 
         return BelayApp(
-            router: router, statusPage: publisher, scheduler: scheduler,
+            router: router, statusPage: publisher, scheduler: scheduler, boundPort: boundPort,
             autoResolver: AutoResolver(store: store, clock: clock, policy: configuration.signalPolicy, logger: logger), configuration: configuration)
     }
 
     /// The HTTP application with the status page publisher running beside it. `onListening` gets the
     /// port actually bound (useful with port 0).
     public func application(logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(
+        let counter = ConnectionCounter(maxPerClient: configuration.maxConnectionsPerClient, exempt: configuration.trustedProxies)
+        let bodyTimeout = TimeAmount(configuration.bodyTimeout)
+        let idle = TimeAmount(configuration.idleTimeout)
+        return Application(
             responder: PublicFastPath(box: statusPage.box, next: router.buildResponder()),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(counter: counter, bodyTimeout: bodyTimeout)], idleTimeout: idle)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Belay"),
             services: [statusPage, scheduler, autoResolver],
-            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+            onServerRunning: { [boundPort] channel in
+                let port = channel.localAddress?.port ?? 0
+                boundPort.set(port)
+                await onListening(port)
+            },
             logger: logger)
     }
 }

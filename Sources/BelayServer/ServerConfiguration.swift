@@ -12,6 +12,21 @@ public struct ServerConfiguration: Sendable {
     public var publicURL: String?
     /// The largest request body accepted, in bytes.
     public var maxBodyBytes: Int
+    /// Connections. The defaults are for a status page under a stampede: browsers open at most six
+    /// connections to a host, so 128 per address lets a large office behind one NAT in while one client
+    /// cannot hold more than a sliver of the file descriptors (the soft limit is raised to the hard one at
+    /// start); 30 s of idleness frees the sockets of readers who have their page; 60 s for a body is
+    /// 280 KB/s for the largest alert delivery, far slower than any real sender.
+    /// A keep-alive connection idle this long, or one that has not finished its request head, is closed.
+    public var idleTimeout: Duration = .seconds(30)
+    /// A request body must have arrived whole this long after its head.
+    public var bodyTimeout: Duration = .seconds(60)
+    /// Open connections one client address may hold; more are closed at once.
+    public var maxConnectionsPerClient = 128
+    /// Proxies whose X-Forwarded-For / Forwarded headers name the client (for every per-address limit,
+    /// throttle and log line). Empty: the peer is the client and those headers are ignored.
+    public var trustedProxies: [CIDR] = []
+
     /// Days of history drawn on the status page.
     public var historyDays: Int
     /// How often the status page checks whether time alone has changed it (a maintenance window starting

@@ -1,7 +1,6 @@
 import BelayCore
 import Foundation
 import HTTPTypes
-import HummingbirdBcrypt
 import Hummingbird
 
 /// First-run setup, sign-in and sign-out, invitations, and changing one's own password.
@@ -11,6 +10,7 @@ struct AccountController {
     let configuration: ServerConfiguration
     let renderer: WebRenderer
     let throttle: SignInThrottle
+    let hasher: PasswordHasher
 
     func addRoutes(to app: RouterGroup<AppRequestContext>) {
         app.get("setup", use: setupPage)
@@ -77,7 +77,7 @@ struct AccountController {
             let now = clock.now
             let admin = User(
                 name: try form.required("name", label: "name"), email: try form.required("email", label: "email"), role: .admin,
-                passwordHash: Bcrypt.hash(password, cost: configuration.passwordCost), createdAt: now, updatedAt: now)
+                passwordHash: try await hasher.hash(password), createdAt: now, updatedAt: now)
             let user = try await store.claimSetup(tokenHash: TokenSecrets.hash(form["code"] ?? ""), admin: admin, now: now)
             throw try await signedIn(user, next: "/app")
         } catch let error as DomainError {
@@ -108,23 +108,20 @@ struct AccountController {
         let form = try await FormData.read(request, context: context)
         try checkFormToken(request, form)
         let email = User.normalizedEmail(form["email"] ?? "")
-        let client = context.clientAddress ?? "unknown"
-        let keys = ["account:\(email)", "client:\(client)"]
         let now = clock.now
         var page = WebPages.base(context, title: "Sign in")
         page["email"] = email
         page["next"] = form["next"] ?? "/app"
-        if await throttle.isBlocked(keys, now: now) {
+        guard let attempt = await throttle.admit(account: email, client: SignInThrottle.clientKey(context.clientAddress), now: now) else {
             page["error"] = "Too many failed sign-ins. Wait 15 minutes and try again."
             return try render("sign-in", page, request, status: .tooManyRequests)
         }
-        if let user = try await store.user(email: email), !user.isDisabled, user.hasPassword,
-            Bcrypt.verify(form["password"] ?? "", hash: user.passwordHash)
-        {
-            await throttle.reset("account:\(email)")
-            throw try await signedIn(user, next: form["next"] ?? "/app")
+        let user = try await store.user(email: email)
+        let usable = user.flatMap { !$0.isDisabled && $0.hasPassword ? $0 : nil }
+        if try await hasher.verify(form["password"] ?? "", hash: usable?.passwordHash), let usable {
+            await throttle.succeeded(attempt)
+            throw try await signedIn(usable, next: form["next"] ?? "/app")
         }
-        await throttle.recordFailure(keys, now: now)
         page["error"] = "That email and password do not match an active account."
         return try render("sign-in", page, request, status: .unauthorized)
     }
@@ -166,7 +163,7 @@ struct AccountController {
         let password = form["password"] ?? ""
         do {
             try User.validatePassword(password)
-            let hash = Bcrypt.hash(password, cost: configuration.passwordCost)
+            let hash = try await hasher.hash(password)
             let now = clock.now
             let updated = try await store.updateUser(id: user.id, keepingSession: nil) { user in
                 user.passwordHash = hash
@@ -198,12 +195,17 @@ struct AccountController {
         let form = try await FormData.read(request, context: context)
         try context.requireCSRF(form)
         do {
-            guard Bcrypt.verify(form["current"] ?? "", hash: user.passwordHash) else {
+            // A stolen session must not become a way to guess the password: the same throttle as signing in.
+            guard let attempt = await throttle.admit(account: user.email, client: SignInThrottle.clientKey(context.clientAddress), now: clock.now) else {
+                throw APIError(status: .tooManyRequests, code: "throttled", message: "Too many wrong passwords. Wait 15 minutes and try again.")
+            }
+            guard try await hasher.verify(form["current"] ?? "", hash: user.passwordHash) else {
                 throw DomainError.invalid(field: "current password", message: "is not right")
             }
+            await throttle.succeeded(attempt)
             let password = form["password"] ?? ""
             try User.validatePassword(password)
-            let hash = Bcrypt.hash(password, cost: configuration.passwordCost)
+            let hash = try await hasher.hash(password)
             let now = clock.now
             _ = try await store.updateUser(id: user.id, keepingSession: context.session?.id) { user in
                 user.passwordHash = hash

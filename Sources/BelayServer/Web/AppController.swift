@@ -9,6 +9,7 @@ struct AppController {
     let clock: any WallClock
     let configuration: ServerConfiguration
     let renderer: WebRenderer
+    let linkOrigin: LinkOrigin
 
     func addRoutes(to app: RouterGroup<AppRequestContext>) {
         app.get("", use: home)
@@ -236,11 +237,6 @@ struct AppController {
         return page
     }
 
-    /// Where people reach this server: the configured public address, else the address this request used.
-    func origin(_ request: Request) -> String {
-        if configuration.publicURL != nil { return configuration.baseURL }
-        return "http://\(request.head.authority ?? "\(configuration.host):\(configuration.port)")"
-    }
 
     @Sendable func invite(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireUser(.admin, request: request)
@@ -249,13 +245,19 @@ struct AppController {
         let now = clock.now
         do {
             guard let role = AccessRole(rawValue: form["role"] ?? "") else { throw DomainError.invalid(field: "role", message: "choose a role") }
+            // Decided before anyone is created, so a refused link leaves no invitation nobody can accept.
+            let origin: String
+            switch linkOrigin.resolve(authority: request.head.authority) {
+            case .origin(let value): origin = value
+            case .refused(let reason): throw DomainError.invalid(field: "invitation", message: reason)
+            }
             let user = try await store.createUser(User(name: form["name"] ?? "", email: form["email"] ?? "", role: role, createdAt: now, updatedAt: now))
             let secret = WebSecrets.random()
             _ = try await store.createInvitation(
                 Invitation(tokenHash: TokenSecrets.hash(secret), userID: user.id, createdAt: now, expiresAt: now.addingTimeInterval(7 * 86400)))
             // The link is shown once, in this response (never in a URL that lands in history); only its hash is stored.
             var page = try await usersPage(WebPages.base(context, request, title: "Users"), context)
-            page["inviteLink"] = "\(origin(request))/app/invite/\(secret)"
+            page["inviteLink"] = "\(origin)/app/invite/\(secret)"
             return try renderer.page("app-users", page, status: .created)
         } catch let error as DomainError {
             throw Self.failure("/app/users", error)

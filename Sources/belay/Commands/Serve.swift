@@ -1,5 +1,6 @@
 import ArgumentParser
 import BelayCore
+import BelayFormats
 import BelayMonitoring
 import BelaySQLite
 import BelayServer
@@ -104,11 +105,27 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Largest alert delivery in bytes (env BELAY_MAX_ALERT_BODY; default 16777216).")
     var maxAlertBody: Int?
 
+    @Option(name: .long, help: "Close a keep-alive connection idle this long, or one still sending its request head, e.g. 30s (env BELAY_IDLE_TIMEOUT; default 30s).")
+    var idleTimeout: String?
+
+    @Option(name: .long, help: "A request body must arrive whole within this of its head, e.g. 60s (env BELAY_BODY_TIMEOUT; default 60s).")
+    var bodyTimeout: String?
+
+    @Option(name: .long, help: "Open connections one client address may hold (env BELAY_MAX_CONNECTIONS_PER_CLIENT; default 128).")
+    var maxConnectionsPerClient: Int?
+
+    @Option(name: .long, help: "CIDRs of proxies whose X-Forwarded-For/Forwarded headers name the client, comma-separated (env BELAY_TRUSTED_PROXY).")
+    var trustedProxy: String?
+
+    @Option(name: .long, help: "Alerts in one delivery; more get 413 (env BELAY_MAX_ALERTS_PER_DELIVERY; default 1000).")
+    var maxAlertsPerDelivery: Int?
+
     func run() async throws {
         let levelName = logLevel ?? Environment.value("BELAY_LOG_LEVEL") ?? "info"
         guard let level = Logger.Level(rawValue: levelName) else { throw ValidationError("unknown log level '\(levelName)'") }
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
         let logger = Logger(label: "belay")
+        FileLimit.raiseToHardLimit(logger: logger)
 
         var configuration = ServerConfiguration()
         configuration.host = host ?? Environment.value("BELAY_HOST") ?? configuration.host
@@ -128,6 +145,21 @@ struct Serve: AsyncParsableCommand {
         if let value = try Self.count(maxBody, env: "BELAY_MAX_BODY", flag: "--max-body", in: 1024...Int.max) { configuration.maxBodyBytes = value }
         if let value = try Self.count(maxAlertBody, env: "BELAY_MAX_ALERT_BODY", flag: "--max-alert-body", in: 1024...Int.max) {
             configuration.maxAlertBodyBytes = value
+        }
+        if let text = idleTimeout ?? Environment.value("BELAY_IDLE_TIMEOUT") {
+            configuration.idleTimeout = .seconds(try Self.parseDuration(text, option: "--idle-timeout", minimum: 0.1))
+        }
+        if let text = bodyTimeout ?? Environment.value("BELAY_BODY_TIMEOUT") {
+            configuration.bodyTimeout = .seconds(try Self.parseDuration(text, option: "--body-timeout", minimum: 0.1))
+        }
+        if let value = try Self.count(maxConnectionsPerClient, env: "BELAY_MAX_CONNECTIONS_PER_CLIENT", flag: "--max-connections-per-client", in: 1...1_000_000) {
+            configuration.maxConnectionsPerClient = value
+        }
+        if let value = try Self.count(maxAlertsPerDelivery, env: "BELAY_MAX_ALERTS_PER_DELIVERY", flag: "--max-alerts-per-delivery", in: 1...1_000_000) {
+            configuration.maxAlertsPerDelivery = value
+        }
+        if let text = trustedProxy ?? Environment.value("BELAY_TRUSTED_PROXY") {
+            do { configuration.trustedProxies = try CIDR.parseList(text) } catch { throw ValidationError("--trusted-proxy: \(error)") }
         }
         if let name = timezone ?? Environment.value("BELAY_TIMEZONE") {
             guard let zone = TimeZone(identifier: name) else { throw ValidationError("--timezone: unknown time zone '\(name)' (use an IANA name such as Europe/Amsterdam)") }
@@ -214,7 +246,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     /// "90s", "15m", "2h", "7d" (a bare number is seconds).
-    static func parseDuration(_ text: String, option: String) throws -> TimeInterval {
+    static func parseDuration(_ text: String, option: String, minimum: TimeInterval = 0) throws -> TimeInterval {
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
         var number = Substring(trimmed)
@@ -223,9 +255,10 @@ struct Serve: AsyncParsableCommand {
             number = trimmed.dropLast()
             scale = unit
         }
-        guard let value = Double(number), value >= 0, value.isFinite else {
+        guard let value = Double(number), value >= 0, value.isFinite, value * scale < 1e9 else {
             throw ValidationError("\(option) must be a duration such as 90s, 15m, 2h or 7d (got '\(text)')")
         }
+        guard value * scale >= minimum else { throw ValidationError("\(option) must be at least \(minimum) s (got '\(text)')") }
         return value * scale
     }
 

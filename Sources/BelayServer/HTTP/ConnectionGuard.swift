@@ -1,0 +1,109 @@
+import BelayFormats
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTPTypes
+
+/// Open connections per client address, shared by every connection's `ConnectionGuard`. Hummingbird has
+/// no per-address limit, so without this one client could hold every file descriptor the process has.
+/// Trusted proxies are exempt: all their clients arrive on their connections.
+public final class ConnectionCounter: Sendable {
+    public let maxPerClient: Int
+    let exempt: [CIDR]
+    private let open = NIOLockedValueBox<[String: Int]>([:])
+
+    public init(maxPerClient: Int, exempt: [CIDR]) {
+        self.maxPerClient = maxPerClient
+        self.exempt = exempt
+    }
+
+    /// Counts a new connection from `address`; false when that address already has `maxPerClient`.
+    func acquire(_ address: String) -> Bool {
+        if let ip = IPAddress(parsing: address), exempt.contains(where: { $0.contains(ip) }) { return true }
+        return open.withLockedValue { counts in
+            let current = counts[address, default: 0]
+            guard current < maxPerClient else { return false }
+            counts[address] = current + 1
+            return true
+        }
+    }
+
+    func release(_ address: String) {
+        open.withLockedValue { counts in
+            guard let current = counts[address] else { return }
+            if current <= 1 { counts[address] = nil } else { counts[address] = current - 1 }
+        }
+    }
+
+    /// Connections open now from `address` (tests).
+    public func count(_ address: String) -> Int { open.withLockedValue { $0[address, default: 0] } }
+}
+
+/// Sits in every HTTP/1 connection's pipeline: refuses a connection over its address's limit, and closes
+/// one whose request body has not fully arrived `bodyTimeout` after its head. Hummingbird's idle timeout
+/// already closes a connection that sends nothing or trickles its head, but any body byte counts as
+/// activity there, so a body sent a byte a second would hold the connection for ever without this.
+final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+
+    private let counter: ConnectionCounter
+    private let bodyTimeout: TimeAmount
+    private var address: String?
+    private var deadline: Scheduled<Void>?
+
+    init(counter: ConnectionCounter, bodyTimeout: TimeAmount) {
+        self.counter = counter
+        self.bodyTimeout = bodyTimeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { admit(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if address == nil { admit(context) }
+        context.fireChannelActive()
+    }
+
+    private func admit(_ context: ChannelHandlerContext) {
+        let peer = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        guard counter.acquire(peer) else {
+            context.close(promise: nil)
+            return
+        }
+        address = peer
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head:
+            deadline?.cancel()
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            deadline = context.eventLoop.scheduleTask(in: bodyTimeout) { loopBound.value.close(promise: nil) }
+        case .end:
+            deadline?.cancel()
+            deadline = nil
+        case .body:
+            break
+        }
+        context.fireChannelRead(data)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        release()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        release()
+    }
+
+    private func release() {
+        deadline?.cancel()
+        deadline = nil
+        if let address {
+            counter.release(address)
+            self.address = nil
+        }
+    }
+}
