@@ -38,6 +38,8 @@ let package = Package(
             dependencies: [
                 "BelayCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SHA-256, for the migration that hashes secrets stored before they were hashed.
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(
@@ -106,7 +108,10 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        .testTarget(name: "BelaySQLiteTests", dependencies: ["BelayCore", "BelaySQLite", "BelayTestSupport"]),
+        .testTarget(
+            name: "BelaySQLiteTests",
+            dependencies: ["BelayCore", "BelaySQLite", "BelayTestSupport", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(
             name: "BelayServerTests",
             dependencies: [

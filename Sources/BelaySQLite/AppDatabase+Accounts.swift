@@ -154,21 +154,22 @@ extension AppDatabase: AccountStore {
 
     public func touchSession(id: Int64, at: Date) async throws {
         // Not a change anyone else needs to hear about: skip the change signal.
-        try await writer.write { db in
+        try await quietWrite { db in
             try db.execute(sql: "UPDATE web_session SET lastSeenAt = ? WHERE id = ?", arguments: [at.timeIntervalSince1970, id])
         }
     }
 
+    /// Ending sessions is announced, so open live streams (the war room's) notice the sign-out at once.
     public func deleteSession(id: Int64) async throws {
-        _ = try await writer.write { db in try WebSessionRecord.deleteOne(db, key: id) }
+        _ = try await write { db in try WebSessionRecord.deleteOne(db, key: id) }
     }
 
     public func deleteSessions(userID: Int64) async throws {
-        _ = try await writer.write { db in try WebSessionRecord.filter(Column("userId") == userID).deleteAll(db) }
+        _ = try await write { db in try WebSessionRecord.filter(Column("userId") == userID).deleteAll(db) }
     }
 
     public func createInvitation(_ invitation: Invitation) async throws -> Invitation {
-        try await writer.write { db in
+        try await quietWrite { db in
             var record = InvitationRecord(invitation)
             try record.insert(db)
             return record.domain()
@@ -180,7 +181,7 @@ extension AppDatabase: AccountStore {
     }
 
     public func deleteInvitations(userID: Int64?) async throws {
-        _ = try await writer.write { db in
+        _ = try await quietWrite { db in
             if let userID {
                 try InvitationRecord.filter(Column("userId") == userID).deleteAll(db)
             } else {

@@ -60,10 +60,10 @@ extension AppDatabase: DetectStore {
         }
     }
 
-    public func recordHeartbeat(token: String, at now: Date) async throws -> Monitor {
+    public func recordHeartbeat(tokenHash: String, at now: Date) async throws -> Monitor {
         try await write { db in
-            guard var record = try MonitorRecord.filter(Column("heartbeatToken") == token).fetchOne(db) else {
-                throw DomainError.notFound(what: "heartbeat", id: String(token.prefix(6)) + "…")
+            guard var record = try MonitorRecord.filter(Column("heartbeatTokenHash") == tokenHash).fetchOne(db) else {
+                throw DomainError.notFound(what: "heartbeat", id: "with this token")
             }
             record.lastPingAt = now
             try record.update(db, columns: ["lastPingAt"])
@@ -74,7 +74,7 @@ extension AppDatabase: DetectStore {
     public func recordChecks(_ checks: [MonitorCheck], policy: SignalPolicy, now: Date) async throws {
         guard !checks.isEmpty else { return }
         // Results alone change nothing people see at once; only a change of state signals listeners.
-        let changed = try await writer.write { db -> Bool in
+        let changed = try await quietWrite { db -> Bool in
             var stored: [CheckResult] = []
             stored.reserveCapacity(checks.count)
             let update = try db.makeStatement(sql: """
@@ -162,7 +162,7 @@ extension AppDatabase: DetectStore {
     }
 
     public func pruneResults(rawBefore: Date, minuteBefore: Date, hourBefore: Date) async throws -> Int {
-        try await writer.write { db in
+        try await quietWrite { db in
             try db.execute(sql: "DELETE FROM check_result WHERE checkedAt < ?", arguments: [rawBefore.timeIntervalSince1970])
             var deleted = db.changesCount
             try db.execute(

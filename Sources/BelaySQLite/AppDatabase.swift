@@ -1,4 +1,5 @@
 import BelayCore
+import Crypto
 import Foundation
 import GRDB
 
@@ -320,17 +321,49 @@ public struct AppDatabase: Sendable {
                 t.column("createdBy", .text).notNull()
             }
         }
+        migrator.registerMigration("v5-hashed-heartbeat-tokens") { db in
+            // Heartbeat tokens were stored as they are; now only their SHA-256 is, like every other secret.
+            try db.alter(table: "monitor") { t in t.add(column: "heartbeatTokenHash", .text) }
+            try db.create(index: "monitor_heartbeat_token_hash", on: "monitor", columns: ["heartbeatTokenHash"], unique: true)
+            for row in try Row.fetchAll(db, sql: "SELECT id, heartbeatToken FROM monitor WHERE heartbeatToken IS NOT NULL") {
+                let token: String = row["heartbeatToken"]
+                let hash = SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+                try db.execute(sql: "UPDATE monitor SET heartbeatTokenHash = ?, heartbeatToken = NULL WHERE id = ?", arguments: [hash, row["id"]])
+            }
+        }
         return migrator
     }
 
     /// Runs a write transaction and signals listeners once it has committed.
     func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let result = try await writer.write(updates)
+        let result = try await Self.classifyingFaults { try await writer.write(updates) }
         changes.signal()
         return result
     }
 
+    /// A write that nobody else needs to hear about (sessions, check results), so the change feed stays quiet.
+    func quietWrite<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await Self.classifyingFaults { try await writer.write(updates) }
+    }
+
     func read<T: Sendable>(_ value: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await writer.read(value)
+        try await Self.classifyingFaults { try await writer.read(value) }
+    }
+
+    /// SQLite's answers for a disk that is full, read-only or failing become `StorageUnavailable`, so callers
+    /// can tell "try again later" from a bug. (A volume forced read-only under an open database reports
+    /// an I/O error rather than SQLITE_READONLY.)
+    static func classifyingFaults<T>(_ work: () async throws -> T) async throws -> T {
+        do {
+            return try await work()
+        } catch let error as DatabaseError {
+            switch error.resultCode {
+            case .SQLITE_FULL: throw StorageUnavailable(reason: "the data volume is full")
+            case .SQLITE_READONLY: throw StorageUnavailable(reason: "the database is read-only")
+            case .SQLITE_IOERR, .SQLITE_CANTOPEN, .SQLITE_NOTADB, .SQLITE_CORRUPT:
+                throw StorageUnavailable(reason: "the database cannot be written (\(error.resultCode))")
+            default: throw error
+            }
+        }
     }
 }

@@ -15,7 +15,7 @@ struct MonitorRecord: IdentifiedRecord {
     var componentSlug: String?
     var severity: String
     var isPaused: Bool
-    var heartbeatToken: String?
+    var heartbeatTokenHash: String?
     var status: String
     var since: Date
     var lastCheckedAt: Date?
@@ -41,7 +41,7 @@ struct MonitorRecord: IdentifiedRecord {
         componentSlug = value.component
         severity = value.severity.rawValue
         isPaused = value.isPaused
-        heartbeatToken = value.heartbeatToken
+        heartbeatTokenHash = value.heartbeatTokenHash
         status = value.state.status.rawValue
         since = value.state.since
         lastCheckedAt = value.state.lastCheckedAt
@@ -65,7 +65,7 @@ struct MonitorRecord: IdentifiedRecord {
         return Monitor(
             id: id ?? 0, name: name, kind: try decode(MonitorKind.self, kind), settings: settings, intervalSeconds: intervalSeconds,
             timeoutSeconds: timeoutSeconds, failureThreshold: failureThreshold, successThreshold: successThreshold, component: componentSlug,
-            severity: try decode(Severity.self, severity), isPaused: isPaused, heartbeatToken: heartbeatToken, state: state,
+            severity: try decode(Severity.self, severity), isPaused: isPaused, heartbeatTokenHash: heartbeatTokenHash, state: state,
             createdAt: createdAt, updatedAt: updatedAt)
     }
 }

@@ -30,11 +30,12 @@ public struct BelayApp {
         // The first snapshot exists before the server listens, so nobody is ever told "try again".
         try await publisher.rebuild()
 
+        let certificateFiles = CertificateFileAccess(directory: configuration.certificateDirectory)
         let egress = try EgressPolicy(
             allow: EgressPolicy.parseList(configuration.egressAllow), deny: EgressPolicy.parseList(configuration.egressDeny),
             denyPrivate: configuration.egressDenyPrivate)
         let scheduler = MonitorScheduler(
-            store: store, checkers: checker ?? Checkers(group: MultiThreadedEventLoopGroup.singleton, egress: egress), clock: clock,
+            store: store, checkers: checker ?? Checkers(group: MultiThreadedEventLoopGroup.singleton, egress: egress, certificateFiles: certificateFiles), clock: clock,
             settings: .init(concurrency: configuration.monitorConcurrency, resultRetention: configuration.resultRetention, policy: configuration.signalPolicy),
             logger: logger)
         let ingest = IngestQueue(store: store, clock: clock, policy: configuration.signalPolicy, maxPendingEvents: configuration.ingestQueueEvents)
@@ -46,7 +47,7 @@ public struct BelayApp {
         router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes, alertLimit: configuration.maxAlertBodyBytes))
         PublicController(box: box).addRoutes(to: router)
         IngestController(queue: ingest, store: store, bodyLimit: configuration.maxAlertBodyBytes, maxAlerts: configuration.maxAlertsPerDelivery).addRoutes(to: router)
-        let monitors = MonitorsController(store: store, clock: clock, scheduler: scheduler, baseURL: configuration.baseURL)
+        let monitors = MonitorsController(store: store, clock: clock, scheduler: scheduler, baseURL: configuration.baseURL, certificateFiles: certificateFiles)
         monitors.addHeartbeatRoutes(to: router)
 
         let api = router.group("api/v1").add(middleware: TokenAuthenticator(store: store))
@@ -71,7 +72,7 @@ public struct BelayApp {
             hasher: PasswordHasher(cost: configuration.passwordCost)).addRoutes(to: web)
         let linkOrigin = LinkOrigin(publicURL: configuration.publicURL, baseURL: configuration.baseURL, listenHost: configuration.host, boundPort: boundPort)
         AppController(store: store, clock: clock, configuration: configuration, renderer: renderer, linkOrigin: linkOrigin).addRoutes(to: web)
-        WarRoomController(store: store, clock: clock, renderer: renderer, timeZone: configuration.timeZone).addRoutes(to: web)
+        WarRoomController(store: store, clock: clock, renderer: renderer, configuration: configuration, timeZone: configuration.timeZone).addRoutes(to: web)
         MapWebController(store: store, clock: clock, renderer: renderer).addRoutes(to: web)
         DetectWebController(store: store, clock: clock, configuration: configuration, renderer: renderer, scheduler: scheduler).addRoutes(to: web)
 

@@ -63,6 +63,8 @@ public struct ServerConfiguration: Sendable {
     public var egressAllow = ""
     public var egressDeny = ""
     public var egressDenyPrivate = false
+    /// The only directory certificate-file monitors may read files from; nil: none (upload the PEM instead).
+    public var certificateDirectory: String?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, pageName: String = "Belay Status", publicURL: String? = nil,

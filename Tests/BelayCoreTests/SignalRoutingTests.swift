@@ -98,3 +98,72 @@ import Testing
         #expect(abs((day.availability ?? 0) - 2.0 / 3.0) < 1e-9)
     }
 }
+
+@Suite struct RuleMatcherTests {
+    static func event(_ labels: [String: String]) -> SignalEvent {
+        SignalEvent(dedupKey: "k", action: .trigger, summary: "s", labels: labels)
+    }
+
+    @Test func aCatastrophicPatternGivesUpAndCountsAsNoMatch() {
+        let routing = Routing(rules: [
+            RoutingRule(match: ["alertname": "/(a+)+b/"], components: ["database"]),
+            RoutingRule(match: ["alertname": "/a+/"], components: ["api"]),
+        ])
+        var matcher = RuleMatcher(routing: routing)
+        // 28 "a"s take the first pattern minutes of backtracking without a budget.
+        #expect(matcher.matchingRule(for: Self.event(["alertname": String(repeating: "a", count: 28)])) == 1)
+        #expect(matcher.patternsThatGaveUp == ["(a+)+b"])
+        // Once spent, the pattern is not run again for the rest of the delivery.
+        #expect(matcher.matchingRule(for: Self.event(["alertname": String(repeating: "a", count: 30)])) == 1)
+        #expect(matcher.patternsThatGaveUp == ["(a+)+b"])
+    }
+
+    @Test func plainEntriesAreCheckedBeforeAnyPattern() {
+        let routing = Routing(rules: [RoutingRule(match: ["team": "db", "alertname": "/(a+)+b/"], components: ["database"])])
+        var matcher = RuleMatcher(routing: routing)
+        #expect(matcher.matchingRule(for: Self.event(["team": "web", "alertname": String(repeating: "a", count: 28)])) == nil)
+        #expect(matcher.patternsThatGaveUp.isEmpty)
+    }
+
+    @Test func aRuleMatchedBeforehandRoutesLikeMatchingThen() {
+        let routing = Routing(rules: [RoutingRule(match: ["alertname": "/Disk.*/"], components: ["database"], severity: .sev1)], defaultComponents: ["api"])
+        let event = Self.event(["alertname": "DiskFull"])
+        var matcher = RuleMatcher(routing: routing)
+        let rule = matcher.matchingRule(for: event)
+        #expect(rule == 0)
+        let known: Set<String> = ["database", "api"]
+        #expect(routing.route(event, matchedRule: rule, knownComponents: known) == routing.route(event, knownComponents: known))
+        #expect(routing.route(event, matchedRule: nil, knownComponents: known).components == ["api"])
+    }
+}
+
+@Suite struct CertificateFileAccessTests {
+    static func monitor(_ path: String) -> Monitor {
+        Monitor(name: "c", kind: .certificateFile, settings: MonitorSettings(path: path), createdAt: Date(), updatedAt: Date())
+    }
+
+    @Test func onlyAdminsAndOnlyUnderTheDirectory() throws {
+        let access = CertificateFileAccess(directory: "/etc/belay/certs/")
+        try access.check(Self.monitor("/etc/belay/certs/api.pem"), role: .admin)
+        try access.check(Self.monitor("/etc/belay/certs/sub/api.pem"), role: .admin)
+        #expect(throws: DomainError.self) { try access.check(Self.monitor("/etc/belay/certs/api.pem"), role: .responder) }
+        for path in ["/etc/passwd", "/etc/belay/certs/../x", "/etc/belay/certs//x", "/etc/belay/certsx/a", "/etc/belay/certs/./a", "/etc/belay/certs"] {
+            #expect(throws: DomainError.self, "\(path)") { try access.check(Self.monitor(path), role: .admin) }
+        }
+        #expect(throws: DomainError.self) { try CertificateFileAccess(directory: nil).check(Self.monitor("/etc/belay/certs/api.pem"), role: .admin) }
+        // An uploaded PEM reads no file, so anyone who may make monitors may upload one.
+        let uploaded = Monitor(name: "c", kind: .certificateFile, settings: MonitorSettings(pem: "-----BEGIN CERTIFICATE-----"), createdAt: Date(), updatedAt: Date())
+        try CertificateFileAccess(directory: nil).check(uploaded, role: .responder)
+    }
+}
+
+@Suite struct TextRuleTests {
+    @Test(arguments: ["\u{202E}", "\u{202A}", "\u{2066}", "\u{2069}", "\u{0}", "\u{1B}", "\u{85}"])
+    func directionOverridesAndControlsAreRefusedInEveryField(character: String) {
+        #expect(throws: DomainError.self) { try Validate.text("invoice\(character)fdp.exe", field: "title", max: 100) }
+    }
+
+    @Test func ordinaryScriptsAndLineBreaksPass() throws {
+        try Validate.text("שלום עולם\nمرحبا\t你好 — naïve", field: "title", max: 100)
+    }
+}

@@ -7,7 +7,7 @@ import Testing
 @Suite struct HTTPCheckerTests {
     let checkers = Fixtures.checkers()
 
-    func check(_ settings: MonitorSettings, timeout: Int = 5) async -> CheckReport {
+    func check(_ settings: MonitorSettings, timeout: Int = 30) async -> CheckReport {
         await checkers.check(Fixtures.monitor(.http, settings, timeout: timeout), now: Date())
     }
 
@@ -92,7 +92,7 @@ import Testing
             #expect(report.outcome == .degraded)
             #expect(report.message.hasSuffix(", slower than 100 ms"))
             #expect((report.latencyMs ?? 0) >= 300)
-            let fast = await check(MonitorSettings(url: server.base + "/ok", latencyWarnMs: 2000))
+            let fast = await check(MonitorSettings(url: server.base + "/ok", latencyWarnMs: 20_000))
             #expect(fast.outcome == .up)
         }
     }
@@ -183,7 +183,7 @@ import Testing
 
     @Test func aHeadRequestCompletesWithoutABody() async throws {
         try await TestHTTPServer.with { server in
-            let report = await check(MonitorSettings(url: server.base + "/ok", method: "HEAD"), timeout: 2)
+            let report = await check(MonitorSettings(url: server.base + "/ok", method: "HEAD"), timeout: 10)
             #expect(report.outcome == .up, "\(report.message)")
         }
     }

@@ -36,7 +36,8 @@ import Testing
         let fromPEM = await checkers.check(Fixtures.monitor(.certificateFile, MonitorSettings(pem: certificate.certificatePEM)), now: Date())
         #expect(fromPEM.outcome == .degraded)
         #expect(fromPEM.message == "certificate expires in 2 days (\(ExpectedText.day(daysFromNow: 3)))")
-        let fromPath = await checkers.check(Fixtures.monitor(.certificateFile, MonitorSettings(path: certificate.certificatePath)), now: Date())
+        let reader = Fixtures.checkers(certificateDirectory: certificate.directory.path)
+        let fromPath = await reader.check(Fixtures.monitor(.certificateFile, MonitorSettings(path: certificate.certificatePath)), now: Date())
         #expect(fromPath == fromPEM)
         let relaxed = await checkers.check(Fixtures.monitor(.certificateFile, MonitorSettings(warnDays: 1, pem: certificate.certificatePEM)), now: Date())
         #expect(relaxed.outcome == .up)
@@ -49,13 +50,36 @@ import Testing
     @Test func anExpiredFileIsDown() async throws {
         let certificate = try TestCertificate(days: -1)
         defer { certificate.remove() }
-        let report = await checkers.check(Fixtures.monitor(.certificateFile, MonitorSettings(path: certificate.certificatePath)), now: Date())
+        let reader = Fixtures.checkers(certificateDirectory: certificate.directory.path)
+        let report = await reader.check(Fixtures.monitor(.certificateFile, MonitorSettings(path: certificate.certificatePath)), now: Date())
         #expect(report.outcome == .down)
         #expect(report.message == "certificate expired on \(ExpectedText.day(daysFromNow: -1))")
     }
 
+    @Test func onlyFilesUnderTheCertificateDirectoryAreRead() async throws {
+        let certificate = try TestCertificate(days: 30)
+        defer { certificate.remove() }
+        let inside = certificate.directory.path
+        // No directory configured: no file is read, whatever the path.
+        let none = await checkers.check(Fixtures.monitor(.certificateFile, MonitorSettings(path: certificate.certificatePath)), now: Date())
+        #expect(none.message == "\(certificate.certificatePath) is outside the certificate directory this server may read")
+        let reader = Fixtures.checkers(certificateDirectory: inside)
+        for path in ["/etc/passwd", inside + "/../../etc/passwd", inside + "/./cert.pem", inside + "x/cert.pem"] {
+            let report = await reader.check(Fixtures.monitor(.certificateFile, MonitorSettings(path: path)), now: Date())
+            #expect(report.outcome == .down)
+            #expect(report.message == "\(path) is outside the certificate directory this server may read", "\(path)")
+        }
+        // A link inside the directory that leads out of it is refused once resolved.
+        let link = inside + "/escape.pem"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/etc/hostname")
+        let escaped = await reader.check(Fixtures.monitor(.certificateFile, MonitorSettings(path: link)), now: Date())
+        #expect(escaped.outcome == .down)
+        #expect(escaped.message.contains("leads outside the certificate directory"), "\(escaped.message)")
+    }
+
     @Test func anUnreadableOrBrokenFileIsDownWithTheReason() async throws {
-        let missing = await checkers.check(Fixtures.monitor(.certificateFile, MonitorSettings(path: "/nonexistent/cert.pem")), now: Date())
+        let missing = await Fixtures.checkers(certificateDirectory: "/nonexistent").check(
+            Fixtures.monitor(.certificateFile, MonitorSettings(path: "/nonexistent/cert.pem")), now: Date())
         #expect(missing.outcome == .down)
         #expect(missing.message == "cannot read /nonexistent/cert.pem: no such file or directory")
         let broken = await checkers.check(

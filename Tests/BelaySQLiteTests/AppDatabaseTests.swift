@@ -1,5 +1,6 @@
 import BelayCore
-import BelaySQLite
+@testable import BelaySQLite
+import Crypto
 import BelayTestSupport
 import Foundation
 import GRDB
@@ -154,5 +155,30 @@ import Testing
         sev3.definition = "Anything customers can see pages someone."
         try await database.saveSeverityDefinition(sev3)
         #expect(try await database.severityDefinitions()[2] == sev3)
+    }
+}
+
+@Suite struct SecretMigrationTests {
+    /// A database made before heartbeat tokens were hashed keeps working: the token in its monitor row is
+    /// replaced by its hash, and the same ping URL still finds the monitor.
+    @Test func heartbeatTokensStoredInClearAreHashedAndStillWork() async throws {
+        let queue = try DatabaseQueue()
+        try AppDatabase.migrator.migrate(queue, upTo: "v4-changes")
+        let token = "an-old-clear-heartbeat-token"
+        try await queue.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO monitor (name, kind, settings, intervalSeconds, timeoutSeconds, failureThreshold, successThreshold, severity,
+                        isPaused, heartbeatToken, status, since, consecutiveFailures, consecutiveSuccesses, createdAt, updatedAt)
+                    VALUES ('backup', 'heartbeat', '{}', 3600, 10, 1, 1, 'sev2', 0, ?, 'pending', 0, 0, 0, 0, 0)
+                    """, arguments: [token])
+        }
+        let database = try AppDatabase(queue)
+        let stored = try await queue.read { db in try Row.fetchOne(db, sql: "SELECT heartbeatToken, heartbeatTokenHash FROM monitor") }
+        #expect(stored?["heartbeatToken"] as String? == nil)
+        let hash: String? = stored?["heartbeatTokenHash"]
+        #expect(hash == SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined())
+        let pinged = try await database.recordHeartbeat(tokenHash: try #require(hash), at: Date(timeIntervalSince1970: 100))
+        #expect(pinged.name == "backup")
     }
 }

@@ -46,7 +46,7 @@ final class SwitchChecker: Checker {
                 let elapsed = ContinuousClock.now - began
                 return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             }
-            _ = try await waitFor("monitor up", within: 5) { try await database.monitor(id: monitor.id)?.state.status == .up }
+            _ = try await waitFor("monitor up", within: 20) { try await database.monitor(id: monitor.id)?.state.status == .up }
 
             checker.outcome.withLock { $0 = .down }
             let detection = try await waitFor("incident opened", within: 15) {
@@ -62,7 +62,7 @@ final class SwitchChecker: Checker {
             #expect(try #require(incident.milestones.impactStartedAt) <= incident.milestones.detectedAt!)
 
             checker.outcome.withLock { $0 = .up }
-            _ = try await waitFor("incident monitoring", within: 5) {
+            _ = try await waitFor("incident monitoring", within: 20) {
                 try await database.incident(id: incident.id)?.status == .monitoring
             }
             let results = try await database.results(monitorID: monitor.id, limit: 100)

@@ -19,13 +19,14 @@ struct Harness: Sendable {
     let responder: String
     let viewer: String
 
-    static func make(maxBodyBytes: Int = 1 << 20) async throws -> Harness {
+    static func make(maxBodyBytes: Int = 1 << 20, configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> Harness {
         let (database, directory) = try Fixtures.fileDatabase()
         let clock = FixedClock(Date(timeIntervalSince1970: 1_790_000_000))
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         var configuration = ServerConfiguration(publicURL: "https://status.example.com", maxBodyBytes: maxBodyBytes, refreshInterval: .seconds(3600))
         configuration.passwordCost = 4  // bcrypt's minimum: the tests check behaviour, not hashing strength
+        configure(&configuration)
         let admin = try await TokenSecrets.issue(name: "admin", role: .admin, store: database, now: clock.now).1
         let responder = try await TokenSecrets.issue(name: "responder", role: .responder, store: database, now: clock.now).1
         let viewer = try await TokenSecrets.issue(name: "viewer", role: .viewer, store: database, now: clock.now).1
@@ -40,11 +41,15 @@ struct Harness: Sendable {
 
     /// Builds the app exactly as `belay serve` does and runs `body` against its router, then removes the
     /// database folder. `body` gets the status page publisher to force a rebuild when it needs one now.
-    func run(_ body: @escaping @Sendable (any TestClientProtocol, StatusPagePublisher) async throws -> Void) async throws {
+    /// `live` runs a real server on a loopback port instead of the router alone, for what needs a
+    /// connection (peer addresses, connection handlers).
+    func run(live: Bool = false, _ body: @escaping @Sendable (any TestClientProtocol, StatusPagePublisher) async throws -> Void) async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
+        var configuration = configuration
+        if live { configuration.port = 0 }
         let app = try await BelayApp.build(store: database, configuration: configuration, clock: clock, logger: logger)
         let publisher = app.statusPage
-        try await app.application(logger: logger).test(.router) { client in try await body(client, publisher) }
+        try await app.application(logger: logger).test(live ? .live : .router) { client in try await body(client, publisher) }
     }
 }
 

@@ -80,7 +80,8 @@ public protocol DetectStore: Sendable {
     /// Deletes the monitor and its results; its signals and incidents stay.
     func deleteMonitor(id: Int64) async throws
     /// Records a ping for the heartbeat monitor with this token.
-    func recordHeartbeat(token: String, at now: Date) async throws -> Monitor
+    /// Records a ping for the heartbeat monitor whose token hashes to `tokenHash`.
+    func recordHeartbeat(tokenHash: String, at now: Date) async throws -> Monitor
     /// Saves results, rollups and states in one transaction; state changes become signals.
     func recordChecks(_ checks: [MonitorCheck], policy: SignalPolicy, now: Date) async throws
     func results(monitorID: Int64, limit: Int) async throws -> [CheckResult]

@@ -256,8 +256,9 @@ public struct Monitor: Codable, Sendable, Equatable {
     /// The severity of the incident it opens when down.
     public var severity: Severity
     public var isPaused: Bool
-    /// The secret in a heartbeat monitor's ping URL.
-    public var heartbeatToken: String?
+    /// The SHA-256 of the secret in a heartbeat monitor's ping URL; the secret itself is shown once, when
+    /// it is made, and never stored.
+    public var heartbeatTokenHash: String?
     public var state: MonitorState
     public var createdAt: Date
     public var updatedAt: Date
@@ -265,7 +266,7 @@ public struct Monitor: Codable, Sendable, Equatable {
     public init(
         id: Int64 = 0, name: String, kind: MonitorKind, settings: MonitorSettings, intervalSeconds: Int = 60, timeoutSeconds: Int = 10,
         failureThreshold: Int = 2, successThreshold: Int = 1, component: String? = nil, severity: Severity = .sev2, isPaused: Bool = false,
-        heartbeatToken: String? = nil, state: MonitorState? = nil, createdAt: Date, updatedAt: Date
+        heartbeatTokenHash: String? = nil, state: MonitorState? = nil, createdAt: Date, updatedAt: Date
     ) {
         self.id = id
         self.name = name
@@ -278,7 +279,7 @@ public struct Monitor: Codable, Sendable, Equatable {
         self.component = component
         self.severity = severity
         self.isPaused = isPaused
-        self.heartbeatToken = heartbeatToken
+        self.heartbeatTokenHash = heartbeatTokenHash
         self.state = state ?? MonitorState(status: isPaused ? .paused : .pending, since: createdAt)
         self.createdAt = createdAt
         self.updatedAt = updatedAt
@@ -445,5 +446,37 @@ public enum IPAddressText {
     public static func isIPv6(_ text: String) -> Bool {
         var address = in6_addr()
         return text.contains(":") && inet_pton(AF_INET6, text, &address) == 1
+    }
+}
+
+/// Where certificate-file monitors may read. Reading a path the server can open tells whoever made the
+/// monitor whether a file exists and what it holds, so only admins may make such monitors, and only for
+/// files under the directory the operator names (`--certificate-dir`); without one, none.
+public struct CertificateFileAccess: Sendable, Equatable {
+    public var directory: String?
+
+    public init(directory: String?) {
+        self.directory = directory.map { $0.hasSuffix("/") && $0.count > 1 ? String($0.dropLast()) : $0 }
+    }
+
+    /// Throws unless `role` may save `monitor` (only certificate-file monitors with a path are limited).
+    public func check(_ monitor: Monitor, role: AccessRole) throws {
+        guard monitor.kind == .certificateFile, let path = monitor.settings.path else { return }
+        guard role.allows(.admin) else {
+            throw DomainError.invalid(field: "settings.path", message: "only an admin may make a monitor that reads a file on the server; upload the certificate as pem instead")
+        }
+        guard let directory else {
+            throw DomainError.invalid(field: "settings.path", message: "this server reads no certificate files: start it with --certificate-dir DIR, or upload the certificate as pem")
+        }
+        guard Self.isWithin(path, directory) else {
+            throw DomainError.invalid(field: "settings.path", message: "must be a file under \(directory) (the --certificate-dir)")
+        }
+    }
+
+    /// Lexically under `directory`: absolute, no "." or ".." segment, no empty segment.
+    public static func isWithin(_ path: String, _ directory: String) -> Bool {
+        guard path.hasPrefix(directory + "/") || (directory == "/" && path.hasPrefix("/")) else { return false }
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        return !segments.contains { $0.isEmpty || $0 == "." || $0 == ".." }
     }
 }

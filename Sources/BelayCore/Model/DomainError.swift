@@ -12,7 +12,9 @@ public enum DomainError: Error, Equatable, Sendable {
     public var message: String {
         switch self {
         case .invalid(let field, let message): return "\(field): \(message)"
-        case .notFound(let what, let id): return "\(what) '\(id)' does not exist"
+        // Only a number is repeated back: any other text may be a secret pasted into the wrong place (an
+        // integration key where an id or slug belongs), and error bodies carry no secrets.
+        case .notFound(let what, let id): return Validate.id(id) != nil ? "\(what) '\(id)' does not exist" : "no such \(what)"
         case .conflict(_, let message): return message
         }
     }
@@ -65,4 +67,12 @@ public enum Validate {
             throw DomainError.invalid(field: field, message: "must be 1-64 characters of a-z, 0-9 and '-', not starting with '-' (got '\(value.prefix(80))')")
         }
     }
+}
+
+/// The store cannot write now (the disk is full, the file system went read-only, an I/O error). Nothing
+/// of the failed write was kept; the server answers 503 and tries again with the next write, so service
+/// comes back by itself once the fault is cleared.
+public struct StorageUnavailable: Error, Equatable, Sendable {
+    public var reason: String
+    public init(reason: String) { self.reason = reason }
 }

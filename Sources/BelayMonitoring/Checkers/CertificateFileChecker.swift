@@ -14,11 +14,13 @@ import NIOSSL
 /// renewed file is seen without touching the monitor).
 public struct CertificateFileChecker: Checker {
     let connector: Connector
+    let access: CertificateFileAccess
     /// Certificate files are small; anything larger is not one.
     static let maxFileSize = 1 << 20
 
-    public init(connector: Connector) {
+    public init(connector: Connector, access: CertificateFileAccess = .init(directory: nil)) {
         self.connector = connector
+        self.access = access
     }
 
     public func check(_ monitor: Monitor, now: Date) async -> CheckReport {
@@ -27,8 +29,12 @@ public struct CertificateFileChecker: Checker {
         if let pem = settings.pem {
             bytes = Array(pem.utf8)
         } else if let path = settings.path {
+            // Checked again at every read: the monitor may predate the directory, or a link may point out of it.
+            guard let directory = access.directory, CertificateFileAccess.isWithin(path, directory) else {
+                return CheckReport(outcome: .down, message: "\(path) is outside the certificate directory this server may read")
+            }
             do {
-                bytes = try await connector.runBlocking(deadline: monitor.checkDeadline) { try Self.readFile(path) }
+                bytes = try await connector.runBlocking(deadline: monitor.checkDeadline) { try Self.readFile(path, within: directory) }
             } catch {
                 return .down(error, timeoutSeconds: monitor.timeoutSeconds)
             }
@@ -44,9 +50,20 @@ public struct CertificateFileChecker: Checker {
         )
     }
 
-    /// Blocking: reads the whole file, refusing anything over `maxFileSize`.
-    static func readFile(_ path: String) throws -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    /// Blocking: reads the whole file, refusing anything over `maxFileSize` and any file whose real path,
+    /// links resolved, is not under `directory`'s real path.
+    static func readFile(_ path: String, within directory: String) throws -> [UInt8] {
+        guard let realFile = realpath(path, nil), let realDirectory = realpath(directory, nil) else {
+            throw ConnectionFailure.failed("cannot read \(path): \(ConnectionFailure.describe(errno: errno))")
+        }
+        defer {
+            free(realFile)
+            free(realDirectory)
+        }
+        guard CertificateFileAccess.isWithin(String(cString: realFile), String(cString: realDirectory)) else {
+            throw ConnectionFailure.failed("\(path) leads outside the certificate directory this server may read")
+        }
+        let descriptor = open(realFile, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard descriptor >= 0 else { throw ConnectionFailure.failed("cannot read \(path): \(ConnectionFailure.describe(errno: errno))") }
         defer { close(descriptor) }
         var bytes: [UInt8] = []

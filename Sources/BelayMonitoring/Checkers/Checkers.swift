@@ -20,13 +20,14 @@ public struct Checkers: Sendable {
     ///   - egress: where monitors may connect.
     ///   - threadPool: for getaddrinfo, certificate files and regular expressions; nil uses a shared pool of
     ///     `Connector.sharedPoolThreads` threads.
-    public init(group: any EventLoopGroup, egress: EgressPolicy, threadPool: NIOThreadPool? = nil) {
+    ///   - certificateFiles: which files certificate-file monitors may read.
+    public init(group: any EventLoopGroup, egress: EgressPolicy, certificateFiles: CertificateFileAccess = .init(directory: nil), threadPool: NIOThreadPool? = nil) {
         let connector = Connector(group: group, egress: egress, threadPool: threadPool)
         self.connector = connector
         self.http = HTTPChecker(connector: connector)
         self.tcp = TCPChecker(connector: connector)
         self.tls = TLSChecker(connector: connector)
-        self.certificateFile = CertificateFileChecker(connector: connector)
+        self.certificateFile = CertificateFileChecker(connector: connector, access: certificateFiles)
         self.dns = DNSChecker(connector: connector)
         self.heartbeat = HeartbeatChecker()
     }

@@ -9,6 +9,7 @@ struct MonitorsController {
     let clock: any WallClock
     let scheduler: MonitorScheduler
     let baseURL: String
+    let certificateFiles: CertificateFileAccess
 
     static let maxPage = 500
 
@@ -20,6 +21,7 @@ struct MonitorsController {
         group.delete("monitors/:id", use: delete)
         group.post("monitors/:id/pause", use: pause)
         group.post("monitors/:id/resume", use: resume)
+        group.post("monitors/:id/rotate-heartbeat", use: rotateHeartbeat)
         group.get("monitors/:id/results", use: results)
         group.get("monitors/:id/rollups", use: rollups)
         group.get("monitoring/stats", use: stats)
@@ -79,22 +81,25 @@ struct MonitorsController {
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<MonitorDTO> {
-        _ = try context.require(.responder)
+        let token = try context.require(.responder)
         let input = try await request.decode(as: MonitorInput.self, context: context)
         let now = clock.now
         let paused = input.paused ?? false
-        let monitor = try await store.createMonitor(
-            Monitor(
-                name: input.name, kind: input.kind, settings: input.settings ?? MonitorSettings(), intervalSeconds: input.intervalSeconds ?? 60,
-                timeoutSeconds: input.timeoutSeconds ?? min(10, input.intervalSeconds ?? 60), failureThreshold: input.failureThreshold ?? 2,
-                successThreshold: input.successThreshold ?? 1, component: input.component, severity: input.severity ?? .sev2, isPaused: paused,
-                heartbeatToken: input.kind == .heartbeat ? WebSecrets.random() : nil, createdAt: now, updatedAt: now))
+        let secret = input.kind == .heartbeat ? WebSecrets.random() : nil
+        let new = Monitor(
+            name: input.name, kind: input.kind, settings: input.settings ?? MonitorSettings(), intervalSeconds: input.intervalSeconds ?? 60,
+            timeoutSeconds: input.timeoutSeconds ?? min(10, input.intervalSeconds ?? 60), failureThreshold: input.failureThreshold ?? 2,
+            successThreshold: input.successThreshold ?? 1, component: input.component, severity: input.severity ?? .sev2, isPaused: paused,
+            heartbeatTokenHash: secret.map(TokenSecrets.hash), createdAt: now, updatedAt: now)
+        try certificateFiles.check(new, role: token.role)
+        let monitor = try await store.createMonitor(new)
         scheduler.monitorsChanged()
-        return EditedResponse(status: .created, response: MonitorDTO(monitor, baseURL: baseURL))
+        return EditedResponse(status: .created, response: MonitorDTO(monitor, baseURL: baseURL, heartbeatSecret: secret))
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> MonitorDTO {
-        _ = try context.require(.responder)
+        let token = try context.require(.responder)
+        let certificateFiles = certificateFiles
         let id = try context.resourceID("monitor")
         let patch = try await request.decode(as: MonitorPatch.self, context: context)
         let now = clock.now
@@ -109,6 +114,7 @@ struct MonitorsController {
             if let severity = patch.severity { monitor.severity = severity }
             if let paused = patch.paused { Self.setPaused(&monitor, paused, now: now) }
             monitor.updatedAt = now
+            if patch.settings != nil { try certificateFiles.check(monitor, role: token.role) }
         }
         scheduler.monitorsChanged()
         return MonitorDTO(monitor, baseURL: baseURL)
@@ -188,11 +194,25 @@ struct MonitorsController {
         return scheduler.stats()
     }
 
+    /// A new heartbeat token, in this answer only; the old URL stops working.
+    @Sendable func rotateHeartbeat(_ request: Request, context: AppRequestContext) async throws -> MonitorDTO {
+        _ = try context.require(.responder)
+        let id = try context.resourceID("monitor")
+        let secret = WebSecrets.random()
+        let now = clock.now
+        let monitor = try await store.updateMonitor(id: id) { monitor in
+            guard monitor.kind == .heartbeat else { throw DomainError.invalid(field: "monitor", message: "only heartbeat monitors have a token") }
+            monitor.heartbeatTokenHash = TokenSecrets.hash(secret)
+            monitor.updatedAt = now
+        }
+        return MonitorDTO(monitor, baseURL: baseURL, heartbeatSecret: secret)
+    }
+
     @Sendable func heartbeat(_ request: Request, context: AppRequestContext) async throws -> HeartbeatDTO {
         let token = try context.parameters.require("token")
-        guard token.count <= 128 else { throw DomainError.notFound(what: "heartbeat", id: String(token.prefix(6)) + "…") }
+        guard token.utf8.count <= 128 else { throw DomainError.notFound(what: "heartbeat", id: "with this token") }
         let now = clock.now
-        let monitor = try await store.recordHeartbeat(token: token, at: now)
+        let monitor = try await store.recordHeartbeat(tokenHash: TokenSecrets.hash(token), at: now)
         scheduler.heartbeat(monitorID: monitor.id, at: now)
         return HeartbeatDTO(status: "ok", monitorId: monitor.id)
     }

@@ -22,7 +22,8 @@ struct MonitorDTO: ResponseEncodable {
     var createdAt: Date
     var updatedAt: Date
 
-    init(_ monitor: Monitor, baseURL: String) {
+    /// `heartbeatSecret` is a token just made: the URL is in this one answer (create, rotate) and never again.
+    init(_ monitor: Monitor, baseURL: String, heartbeatSecret: String? = nil) {
         id = monitor.id
         name = monitor.name
         kind = monitor.kind
@@ -35,7 +36,7 @@ struct MonitorDTO: ResponseEncodable {
         severity = monitor.severity
         paused = monitor.isPaused
         state = monitor.state
-        heartbeatURL = monitor.heartbeatToken.map { "\(baseURL)/api/v1/heartbeats/\($0)" }
+        heartbeatURL = heartbeatSecret.map { "\(baseURL)/api/v1/heartbeats/\($0)" }
         createdAt = monitor.createdAt
         updatedAt = monitor.updatedAt
     }

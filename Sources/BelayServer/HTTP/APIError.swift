@@ -48,6 +48,10 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             default:
                 return APIError(status: error.status, code: "bad_request", message: error.body ?? error.status.reasonPhrase)
             }
+        case let error as StorageUnavailable:
+            var answer = APIError(status: .serviceUnavailable, code: "storage_unavailable", message: "Belay cannot store anything right now: \(error.reason). Nothing was saved; try again shortly.")
+            answer.headers[.retryAfter] = "5"
+            return answer
         case let error as MalformedInput:
             return .badRequest(error.message)
         case let error as TooManyAlerts:
@@ -78,7 +82,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 return try apiError.response(from: request, context: context)
             }
             context.logger.error(
-                "unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)", "method": "\(request.method)"])
+                "unhandled error",
+                metadata: ["error": "\(String(reflecting: error))", "path": "\(LogRedaction.path(request.uri.path))", "method": "\(request.method)"])
             return try APIError(status: .internalServerError, code: "internal", message: "an internal error occurred; it has been logged")
                 .response(from: request, context: context)
         }

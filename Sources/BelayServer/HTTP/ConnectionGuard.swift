@@ -42,14 +42,19 @@ public final class ConnectionCounter: Sendable {
 /// one whose request body has not fully arrived `bodyTimeout` after its head. Hummingbird's idle timeout
 /// already closes a connection that sends nothing or trickles its head, but any body byte counts as
 /// activity there, so a body sent a byte a second would hold the connection for ever without this.
-final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
+/// After a 413 the connection is closed too: the server would otherwise read the rest of a body it has
+/// refused, however long the sender keeps sending.
+final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
 
     private let counter: ConnectionCounter
     private let bodyTimeout: TimeAmount
     private var address: String?
     private var deadline: Scheduled<Void>?
+    private var closeAfterResponse = false
 
     init(counter: ConnectionCounter, bodyTimeout: TimeAmount) {
         self.counter = counter
@@ -87,6 +92,22 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
             break
         }
         context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(let head):
+            if head.status == .contentTooLarge { closeAfterResponse = true }
+            context.write(data, promise: promise)
+        case .end where closeAfterResponse:
+            let written = context.eventLoop.makePromise(of: Void.self)
+            written.futureResult.cascade(to: promise)
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            written.futureResult.whenComplete { _ in loopBound.value.close(promise: nil) }
+            context.writeAndFlush(data, promise: written)
+        default:
+            context.write(data, promise: promise)
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

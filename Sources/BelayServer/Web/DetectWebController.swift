@@ -84,7 +84,7 @@ struct DetectWebController {
     }
 
     @Sendable func addMonitor(_ request: Request, context: AppRequestContext) async throws -> Response {
-        _ = try context.requireUser(.responder, request: request)
+        let user = try context.requireUser(.responder, request: request)
         let form = try await FormData.read(request, context: context)
         try context.requireCSRF(form)
         do {
@@ -108,14 +108,18 @@ struct DetectWebController {
             }
             let interval = Int(form["interval"] ?? "") ?? 60
             let now = clock.now
+            let secret = kind == .heartbeat ? WebSecrets.random() : nil
             let component = form["component"].flatMap { $0.isEmpty ? nil : $0 }
-            let monitor = try await store.createMonitor(
-                Monitor(
-                    name: form["name"] ?? "", kind: kind, settings: settings, intervalSeconds: interval, timeoutSeconds: min(Int(form["timeout"] ?? "") ?? 10, interval),
-                    component: component, severity: Severity(rawValue: form["severity"] ?? "") ?? .sev2,
-                    heartbeatToken: kind == .heartbeat ? WebSecrets.random() : nil, createdAt: now, updatedAt: now))
+            let new = Monitor(
+                name: form["name"] ?? "", kind: kind, settings: settings, intervalSeconds: interval, timeoutSeconds: min(Int(form["timeout"] ?? "") ?? 10, interval),
+                component: component, severity: Severity(rawValue: form["severity"] ?? "") ?? .sev2,
+                heartbeatTokenHash: secret.map(TokenSecrets.hash), createdAt: now, updatedAt: now)
+            try CertificateFileAccess(directory: configuration.certificateDirectory).check(new, role: user.role)
+            let monitor = try await store.createMonitor(new)
             scheduler.monitorsChanged()
-            throw WebRedirect(location: "/app/monitors/\(monitor.id)")
+            // The heartbeat URL is shown in this answer only (Belay keeps its hash), so no redirect.
+            guard let secret else { throw WebRedirect(location: "/app/monitors/\(monitor.id)") }
+            return try await renderMonitor(monitor, request, context, heartbeatSecret: secret, status: .created)
         } catch let error as DomainError {
             throw AppController.failure("/app/monitors", error)
         }
@@ -125,6 +129,14 @@ struct DetectWebController {
         _ = try context.requireUser(.viewer, request: request)
         let id = try context.resourceID("monitor")
         guard let monitor = try await store.monitor(id: id) else { throw DomainError.notFound(what: "monitor", id: String(id)) }
+        return try await renderMonitor(monitor, request, context)
+    }
+
+    /// The monitor's page; `heartbeatSecret` is a token just made, shown this once.
+    func renderMonitor(
+        _ monitor: Monitor, _ request: Request, _ context: AppRequestContext, heartbeatSecret: String? = nil, status: HTTPResponse.Status = .ok
+    ) async throws -> Response {
+        let id = monitor.id
         let now = clock.now
         var page = WebPages.base(context, request, title: monitor.name)
         page["id"] = String(monitor.id)
@@ -141,7 +153,8 @@ struct DetectWebController {
         page["component"] = monitor.component ?? "none"
         page["severity"] = monitor.severity.rawValue
         page["isPaused"] = monitor.isPaused
-        page["heartbeatURL"] = monitor.heartbeatToken.map { "\(configuration.baseURL)/api/v1/heartbeats/\($0)" } ?? ""
+        page["isHeartbeat"] = monitor.kind == .heartbeat
+        page["heartbeatURL"] = heartbeatSecret.map { "\(configuration.baseURL)/api/v1/heartbeats/\($0)" } ?? ""
 
         let days = try await store.rollups(monitorIDs: [id], granularity: .day, since: now.addingTimeInterval(-89 * 86400))
         let hours = try await store.rollups(monitorIDs: [id], granularity: .hour, since: now.addingTimeInterval(-23 * 3600))
@@ -165,7 +178,7 @@ struct DetectWebController {
                 "latency": result.latencyMs.map { String(format: "%.1f ms", $0) } ?? "-", "message": result.message,
             ]
         }
-        return try renderer.page("app-monitor", page)
+        return try renderer.page("app-monitor", page, status: status)
     }
 
     @Sendable func monitorAction(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -182,6 +195,14 @@ struct DetectWebController {
                     MonitorsController.setPaused(&monitor, action == "pause", now: now)
                     monitor.updatedAt = now
                 }
+            case "rotate-heartbeat":
+                let secret = WebSecrets.random()
+                let monitor = try await store.updateMonitor(id: id) { monitor in
+                    guard monitor.kind == .heartbeat else { throw DomainError.invalid(field: "monitor", message: "only heartbeat monitors have a token") }
+                    monitor.heartbeatTokenHash = TokenSecrets.hash(secret)
+                    monitor.updatedAt = now
+                }
+                return try await renderMonitor(monitor, request, context, heartbeatSecret: secret)
             case "delete":
                 try await store.deleteMonitor(id: id)
                 scheduler.monitorsChanged()

@@ -11,6 +11,7 @@ struct WarRoomController {
     let store: any BelayStore
     let clock: any WallClock
     let renderer: WebRenderer
+    let configuration: ServerConfiguration
     var timeZone = TimeZone(identifier: "UTC")!
 
     func addRoutes(to app: RouterGroup<AppRequestContext>) {
@@ -198,6 +199,9 @@ struct WarRoomController {
         guard try await store.incident(id: id) != nil else { throw DomainError.notFound(what: "incident", id: String(id)) }
         let store = self.store
         let changes = store.changes.stream()
+        let sessionHash = context.session?.tokenHash
+        let clock = self.clock
+        let configuration = self.configuration
         return Response(
             status: .ok,
             headers: [.contentType: "text/event-stream", .cacheControl: "no-store", HTTPField.Name("X-Accel-Buffering")!: "no"],
@@ -205,6 +209,12 @@ struct WarRoomController {
                 var last = try await Self.fingerprint(id, store)
                 try await writer.write(ByteBuffer(string: "retry: 2000\nevent: ready\ndata: \(last)\n\n"))
                 for await _ in changes.cancelOnGracefulShutdown() {
+                    // Signing out, being disabled or the session expiring ends the stream: a session is
+                    // checked at every request, and this one request lasts as long as the page is open.
+                    guard try await Self.sessionIsValid(sessionHash, store, clock.now, configuration) else {
+                        try await writer.write(ByteBuffer(string: "event: ended\ndata: signed out\n\n"))
+                        break
+                    }
                     let now = try await Self.fingerprint(id, store)
                     if now != last {
                         last = now
@@ -213,6 +223,12 @@ struct WarRoomController {
                 }
                 try await writer.finish(nil)
             })
+    }
+
+    static func sessionIsValid(_ tokenHash: String?, _ store: any BelayStore, _ now: Date, _ configuration: ServerConfiguration) async throws -> Bool {
+        guard let tokenHash, let (session, user) = try await store.session(tokenHash: tokenHash) else { return false }
+        return !user.isDisabled
+            && session.isValid(at: now, idleTimeout: configuration.sessionIdleTimeout, absoluteTimeout: configuration.sessionAbsoluteTimeout)
     }
 
     static func fingerprint(_ id: Int64, _ store: any BelayStore) async throws -> String {

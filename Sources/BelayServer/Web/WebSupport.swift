@@ -141,7 +141,8 @@ actor SignInThrottle {
     /// a whole /64 and could otherwise take a fresh address for every guess.
     static func clientKey(_ address: String?) -> String {
         guard let address, let ip = IPAddress(parsing: address) else { return address ?? "unknown" }
-        if case .v6(let high, _) = ip, ip.equivalentIPv4 == nil { return IPAddress.v6(high: high, low: 0).description + "/64" }
+        if let v4 = ip.equivalentIPv4 { return IPAddress.v4(v4).description }
+        if case .v6(let high, _) = ip { return IPAddress.v6(high: high, low: 0).description + "/64" }
         return ip.description
     }
 
@@ -172,7 +173,7 @@ struct WebErrorMiddleware: RouterMiddleware {
             return response
         } catch {
             guard let apiError = APIError.from(error) else {
-                context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+                context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(LogRedaction.path(request.uri.path))"])
                 return try renderer.page("app-error", WebPages.base(context, title: "Something went wrong").merging(["message": "An internal error occurred; it has been logged."]) { $1 }, status: .internalServerError)
             }
             var page = WebPages.base(context, title: apiError.status.reasonPhrase)

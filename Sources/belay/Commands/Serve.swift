@@ -117,6 +117,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "CIDRs of proxies whose X-Forwarded-For/Forwarded headers name the client, comma-separated (env BELAY_TRUSTED_PROXY).")
     var trustedProxy: String?
 
+    @Option(name: .long, help: "The only directory certificate-file monitors may read (env BELAY_CERTIFICATE_DIR; default: none, upload PEMs instead).")
+    var certificateDir: String?
+
     @Option(name: .long, help: "Alerts in one delivery; more get 413 (env BELAY_MAX_ALERTS_PER_DELIVERY; default 1000).")
     var maxAlertsPerDelivery: Int?
 
@@ -160,6 +163,10 @@ struct Serve: AsyncParsableCommand {
         }
         if let text = trustedProxy ?? Environment.value("BELAY_TRUSTED_PROXY") {
             do { configuration.trustedProxies = try CIDR.parseList(text) } catch { throw ValidationError("--trusted-proxy: \(error)") }
+        }
+        if let directory = certificateDir ?? Environment.value("BELAY_CERTIFICATE_DIR") {
+            guard directory.hasPrefix("/") else { throw ValidationError("--certificate-dir must be an absolute path (got '\(directory)')") }
+            configuration.certificateDirectory = directory
         }
         if let name = timezone ?? Environment.value("BELAY_TIMEZONE") {
             guard let zone = TimeZone(identifier: name) else { throw ValidationError("--timezone: unknown time zone '\(name)' (use an IANA name such as Europe/Amsterdam)") }

@@ -10,11 +10,13 @@ enum Fixtures {
     /// The policy every networked test uses: the defaults, with the test servers' address allowed.
     static let localPolicy = EgressPolicy(allow: [try! CIDR(parsing: "127.0.0.1/32")])
 
-    static func checkers(_ policy: EgressPolicy = localPolicy) -> Checkers {
-        Checkers(group: MultiThreadedEventLoopGroup.singleton, egress: policy)
+    static func checkers(_ policy: EgressPolicy = localPolicy, certificateDirectory: String? = nil) -> Checkers {
+        Checkers(group: MultiThreadedEventLoopGroup.singleton, egress: policy, certificateFiles: CertificateFileAccess(directory: certificateDirectory))
     }
 
-    static func monitor(_ kind: MonitorKind, _ settings: MonitorSettings, timeout: Int = 5, interval: Int = 60, createdAt: Date = Date()) -> Monitor {
+    /// The default timeout is generous on purpose: a debug build's TLS handshakes on a machine whose cores
+    /// are all busy can take seconds, and a test that wants a timeout sets its own.
+    static func monitor(_ kind: MonitorKind, _ settings: MonitorSettings, timeout: Int = 30, interval: Int = 60, createdAt: Date = Date()) -> Monitor {
         Monitor(id: 1, name: "test", kind: kind, settings: settings, intervalSeconds: interval, timeoutSeconds: timeout, createdAt: createdAt, updatedAt: createdAt)
     }
 

@@ -48,4 +48,9 @@ document.addEventListener("DOMContentLoaded", function () {
         applyFilters();
       });
   });
+  // The session ended (signed out, disabled, expired): stop reconnecting and show the sign-in page.
+  source.addEventListener("ended", function () {
+    source.close();
+    window.location.reload();
+  });
 });
