@@ -55,6 +55,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var address: String?
     private var deadline: Scheduled<Void>?
     private var closeAfterResponse = false
+    static let lingerAfterRefusal: TimeAmount = .seconds(2)
 
     init(counter: ConnectionCounter, bodyTimeout: TimeAmount) {
         self.counter = counter
@@ -100,10 +101,17 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             if head.status == .contentTooLarge { closeAfterResponse = true }
             context.write(data, promise: promise)
         case .end where closeAfterResponse:
+            // A lingering close: closing at once with the refused body still arriving would make the kernel
+            // answer with a reset, which can destroy the 413 before the sender reads it. So the answer is
+            // sent, the sending side shut, and the connection closed a moment later whatever still comes.
             let written = context.eventLoop.makePromise(of: Void.self)
             written.futureResult.cascade(to: promise)
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            written.futureResult.whenComplete { _ in loopBound.value.close(promise: nil) }
+            written.futureResult.whenComplete { _ in
+                let context = loopBound.value
+                context.close(mode: .output, promise: nil)
+                context.eventLoop.scheduleTask(in: Self.lingerAfterRefusal) { loopBound.value.close(promise: nil) }
+            }
             context.writeAndFlush(data, promise: written)
         default:
             context.write(data, promise: promise)

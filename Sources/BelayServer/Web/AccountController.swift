@@ -63,9 +63,16 @@ struct AccountController {
 
     @Sendable func setupPage(_ request: Request, context: AppRequestContext) async throws -> Response {
         if try await store.userCount() > 0 { throw WebRedirect(location: "/app/sign-in") }
-        var page = WebPages.base(context, title: "Set up Belay")
-        page["code"] = request.uri.queryParameters["code"].map(String.init) ?? ""
-        return try render("setup", page, request)
+        let page = WebPages.base(context, title: "Set up Belay")
+        var response = try render("setup", page, request)
+        // The code travels from the link into a cookie, never into the page, so no page (not even one
+        // showing an error) carries the secret.
+        if let code = request.uri.queryParameters["code"].map(String.init), !code.isEmpty {
+            response.setCookie(Cookie(
+                name: WebSecrets.setupCookie, value: code, maxAge: 86400, path: "/app/setup", secure: configuration.isBehindTLS, httpOnly: true,
+                sameSite: .strict))
+        }
+        return response
     }
 
     @Sendable func setup(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -78,11 +85,11 @@ struct AccountController {
             let admin = User(
                 name: try form.required("name", label: "name"), email: try form.required("email", label: "email"), role: .admin,
                 passwordHash: try await hasher.hash(password), createdAt: now, updatedAt: now)
-            let user = try await store.claimSetup(tokenHash: TokenSecrets.hash(form["code"] ?? ""), admin: admin, now: now)
+            let code = form["code"] ?? request.cookies[WebSecrets.setupCookie]?.value ?? ""
+            let user = try await store.claimSetup(tokenHash: TokenSecrets.hash(code), admin: admin, now: now)
             throw try await signedIn(user, next: "/app")
         } catch let error as DomainError {
             var page = WebPages.base(context, title: "Set up Belay")
-            page["code"] = form["code"] ?? ""
             page["name"] = form["name"] ?? ""
             page["email"] = form["email"] ?? ""
             page["error"] = error.message

@@ -74,6 +74,7 @@ struct WebRedirect: Error {
 enum WebSecrets {
     static let sessionCookie = "belay_session"
     static let formCookie = "belay_form"
+    static let setupCookie = "belay_setup"
 
     static func random() -> String { String(TokenSecrets.generate().dropFirst(TokenSecrets.prefix.count)) }
 
