@@ -2,7 +2,15 @@
 
 `belay` is a fresh server on a free port with an admin token. A test that needs serve flags marks itself
 `@pytest.mark.belay_args("--egress-allow", "127.0.0.1/32", "--quiet-period", "2s")`; a test that needs more
-than one server, or servers with different flags, asks for `start_belay` and calls `start_belay(*args)`."""
+than one server, or servers with different flags, asks for `start_belay` and calls `start_belay(*args)`.
+
+`start_belay(*args, isolated=True)` runs the server in a network namespace of its own that has nothing but a
+loopback interface, for tests that let generated data reach the server: whatever hosts a monitor is given, its
+checks (and their DNS lookups) cannot leave the machine. `belay.request` and `belay.api` reach such a server
+from inside its namespace, and `belay.inside(command)` wraps a command to run there (for clients in another
+process)."""
+import concurrent.futures
+import ctypes
 import functools
 import os
 import re
@@ -24,17 +32,27 @@ def belay_binary():
     return os.path.join(bin_dir, "belay")
 
 
+CLONE_NEWNET = 0x40000000
+
+
 class Belay:
-    def __init__(self, binary, data, extra_args=()):
+    def __init__(self, binary, data, extra_args=(), isolated=False):
         self.binary = binary
         self.data = data
         self.args = list(extra_args)
-        created = subprocess.run([binary, "admin", "create-token", "--role", "admin", "--data", data], check=True, capture_output=True, text=True)
-        self.token = created.stdout.strip().splitlines()[-1]
+        self.isolated = isolated
+        self._inside = None
+        self.token_id, self.token = self.create_token("admin")
         self.stderr_path = os.path.join(data, "serve.stderr")
-        self.process = subprocess.Popen(
-            [binary, "serve", "--port", "0", "--data", data, "--public-url", "https://status.example.com", *self.args],
-            stdout=subprocess.DEVNULL, stderr=open(self.stderr_path, "w"))
+        command = [binary, "serve", "--port", "0", "--data", data, "--public-url", "https://status.example.com", *self.args]
+        if isolated:
+            # unshare and sh exec in place, so the process is the server itself, in a namespace whose only
+            # interface is loopback (brought up first: a new namespace starts with it down).
+            command = ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$0" "$@"', *command]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=open(self.stderr_path, "w"))
+        if isolated:
+            self.netns = f"/proc/{self.process.pid}/ns/net"
+            self._inside = concurrent.futures.ThreadPoolExecutor(max_workers=1, initializer=self._enter_namespace)
         deadline = time.time() + 30
         while time.time() < deadline:
             match = re.search(r"listening on 127\.0\.0\.1:(\d+)", open(self.stderr_path).read())
@@ -46,6 +64,31 @@ class Belay:
             time.sleep(0.05)
         raise RuntimeError("belay serve did not start")
 
+    def create_token(self, role, name=None):
+        """`belay admin create-token` on the data directory: (id, secret)."""
+        command = [self.binary, "admin", "create-token", "--role", role, "--data", self.data, *(["--name", name] if name else [])]
+        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip().splitlines()
+        return re.search(r"\(id (\w+)\)", output[0]).group(1), output[-1]
+
+    def _enter_namespace(self):
+        """Moves the calling thread (only it: network namespaces are per thread) into the server's."""
+        libc = ctypes.CDLL(None, use_errno=True)
+        descriptor = os.open(self.netns, os.O_RDONLY)
+        try:
+            if libc.setns(descriptor, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns into the server's network namespace")
+        finally:
+            os.close(descriptor)
+
+    def inside(self, command):
+        """`command` run inside the server's network namespace (as is for a server that is not isolated)."""
+        return ["nsenter", f"--net={self.netns}", "--", *command] if self.isolated else list(command)
+
+    def _http(self, method, url, **kwargs):
+        if self._inside is None:
+            return requests.request(method, url, **kwargs)
+        return self._inside.submit(requests.request, method, url, **kwargs).result()
+
     def request(self, method, path, body=None, auth=True, **kwargs):
         """One request, whatever its answer; `path` may also be a full URL."""
         headers = dict(kwargs.pop("headers", {}))
@@ -54,7 +97,7 @@ class Belay:
         url = path if path.startswith("http") else self.url + path
         if body is not None:
             kwargs["json"] = body
-        return requests.request(method, url, headers=headers, timeout=kwargs.pop("timeout", 10), **kwargs)
+        return self._http(method, url, headers=headers, timeout=kwargs.pop("timeout", 10), **kwargs)
 
     def api(self, method, path, body=None):
         response = self.request(method, path, body)
@@ -64,7 +107,7 @@ class Belay:
     def wait_for(self, path, text, timeout=2.0):
         deadline = time.time() + timeout
         while time.time() < deadline:
-            body = requests.get(self.url + path, timeout=10).text
+            body = self._http("GET", self.url + path, timeout=10).text
             if text in body:
                 return body
             time.sleep(0.05)
@@ -74,6 +117,8 @@ class Belay:
         return open(self.stderr_path).read()
 
     def stop(self, timeout=5):
+        if self._inside is not None:
+            self._inside.shutdown()
         self.process.terminate()
         self.process.wait(timeout=timeout)
 
@@ -92,14 +137,14 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def start_belay(request):
-    """Starts `belay serve` with extra arguments, each in its own data directory; all are stopped after the
-    test. A failed test prints the end of each server's log."""
+    """Starts `belay serve` with extra arguments (`isolated=True`: in a loopback-only network namespace), each in
+    its own data directory; all are stopped after the test. A failed test prints the end of each server's log."""
     started = []
 
-    def start(*args):
+    def start(*args, isolated=False):
         data = tempfile.mkdtemp(prefix="belay-external-")
         try:
-            server = Belay(belay_binary(), data, args)
+            server = Belay(belay_binary(), data, args, isolated=isolated)
         except BaseException:
             shutil.rmtree(data, ignore_errors=True)
             raise

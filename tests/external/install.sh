@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
 # Installs what the external tests need beyond Python packages, only what is missing: a real Prometheus
-# Alertmanager (Debian's prometheus-alertmanager, whose binary is /usr/bin/prometheus-alertmanager). Safe to run
-# again; scripts/test calls it before the external tests. The Python clients are in requirements.txt.
+# Alertmanager (Debian's prometheus-alertmanager, whose binary is /usr/bin/prometheus-alertmanager), and
+# unshare, nsenter (util-linux) and ip (iproute2), with which a server under generated input runs in a network
+# namespace of its own. Safe to run again; scripts/test calls it before the external tests. The Python clients
+# are in requirements.txt.
 set -euo pipefail
 
-if ! command -v alertmanager >/dev/null 2>&1 && ! command -v prometheus-alertmanager >/dev/null 2>&1; then
-    echo "installing prometheus-alertmanager"
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    export DEBIAN_FRONTEND=noninteractive
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+
+install_package() {
+    echo "installing $1"
     # A fresh machine may have no package lists yet; an install that fails on a stale list retries after an update.
-    if ! $sudo apt-get install -y -qq --no-install-recommends prometheus-alertmanager >/dev/null 2>&1; then
+    if ! $sudo apt-get install -y -qq --no-install-recommends "$1" >/dev/null 2>&1; then
         $sudo apt-get update -qq
-        $sudo apt-get install -y -qq --no-install-recommends prometheus-alertmanager >/dev/null
+        $sudo apt-get install -y -qq --no-install-recommends "$1" >/dev/null
     fi
+}
+
+if ! command -v alertmanager >/dev/null 2>&1 && ! command -v prometheus-alertmanager >/dev/null 2>&1; then
+    install_package prometheus-alertmanager
 fi
+command -v unshare >/dev/null 2>&1 && command -v nsenter >/dev/null 2>&1 || install_package util-linux
+command -v ip >/dev/null 2>&1 || install_package iproute2
 
 am="$(command -v alertmanager || command -v prometheus-alertmanager)"
 echo "external tests: $("$am" --version 2>&1 | head -1)"
