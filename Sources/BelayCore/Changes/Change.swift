@@ -74,7 +74,7 @@ public struct Change: Codable, Sendable, Equatable {
         if let reviewedBy { try Validate.text(reviewedBy, field: "reviewedBy", max: 120) }
         if let commit { try Validate.text(commit, field: "commit", max: 80) }
         if let sourceURL {
-            guard sourceURL.count <= 2048, let url = URL(string: sourceURL), ["http", "https"].contains(url.scheme?.lowercased() ?? "") else {
+            guard ExternalLink.validated(sourceURL) != nil else {
                 throw DomainError.invalid(field: "sourceURL", message: "must be an http or https URL")
             }
         }

@@ -85,7 +85,7 @@ struct MapWebController {
             [
                 "when": WebPages.when(change.startedAt), "kind": change.kind.rawValue, "summary": change.summary, "targets": change.targets.joined(separator: ", "),
                 "environment": change.environment, "author": change.author ?? "", "reviewed": change.reviewedBy ?? "not reviewed",
-                "tested": change.tested.map { $0 ? "tested" : "not tested" } ?? "", "status": change.status.rawValue, "link": change.sourceURL ?? "",
+                "tested": change.tested.map { $0 ? "tested" : "not tested" } ?? "", "status": change.status.rawValue, "link": change.sourceURL.flatMap(ExternalLink.validated) ?? "",
             ]
         }
         page["hasChanges"] = !changes.isEmpty

@@ -1,4 +1,5 @@
 import BelayCore
+import BelayFormats
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -101,7 +102,8 @@ struct WarRoomController {
             [
                 "summary": signal.summary, "source": signal.sourceName, "status": signal.status.rawValue,
                 "statusClass": signal.status == .resolved ? "st-operational" : "st-major_outage", "severity": signal.severity.rawValue,
-                "since": WebPages.when(signal.startsAt), "count": signal.eventCount, "link": signal.links.first?.href ?? "",
+                "since": WebPages.when(signal.startsAt), "count": signal.eventCount, // Checked again here: a link stored before links were checked on the way in must still never be an href.
+                "link": signal.links.lazy.compactMap { ExternalLink.validated($0.href) }.first ?? "",
             ]
         }
         page["hasSignals"] = !signals.isEmpty
