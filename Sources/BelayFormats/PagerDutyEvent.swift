@@ -12,7 +12,10 @@ public struct PagerDutyEvent: Decodable, Sendable {
         public var component: String?
         public var group: String?
         public var `class`: String?
-        public var custom_details: JSONValue?
+        /// Read by `PagerDutyEvent.decode` with JSONSerialization, not by the decoder (see there).
+        public var custom_details: JSONValue? = nil
+
+        enum CodingKeys: String, CodingKey { case summary, source, severity, timestamp, component, group, `class` }
     }
 
     public struct Link: Decodable, Sendable {
@@ -30,10 +33,24 @@ public struct PagerDutyEvent: Decodable, Sendable {
     public var dedup_key: String?
     public var payload: Payload?
     public var links: [Link]?
-    public var images: [JSONValue]?
     public var client: String?
     public var client_url: String?
 
+    enum CodingKeys: String, CodingKey { case routing_key, event_action, dedup_key, payload, links, client, client_url }
+
+    /// Reads an event. `custom_details` is free-form JSON, and Foundation's decoder spends time on each free-form
+    /// value in proportion to its depth (every failed guess at a value's type builds an error holding the whole
+    /// path), so a body within the size and depth limits could cost seconds. That part is read with
+    /// JSONSerialization instead, whose cost is linear. (`images` are not kept, so they are not read.)
+    public static func decode(_ data: Data) throws(MalformedInput) -> PagerDutyEvent {
+        var event = try JSONBody.decode(PagerDutyEvent.self, from: data)
+        if event.payload != nil, let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let payload = object["payload"] as? [String: Any], let custom = payload["custom_details"], !(custom is NSNull)
+        {
+            event.payload?.custom_details = JSONValue(serialized: custom)
+        }
+        return event
+    }
     static let severities: Set<String> = ["critical", "error", "warning", "info"]
 
     /// Checks the event the way PagerDuty does, then by the rules every format shares. Returns the
@@ -57,7 +74,9 @@ public struct PagerDutyEvent: Decodable, Sendable {
         var details: String?
         if let custom = payload?.custom_details {
             if let problem = custom.problem(field: "payload.custom_details") { errors.append(problem) }
-            details = try? String(decoding: JSONEncoder.sorted.encode(custom), as: UTF8.self)
+            // JSONSerialization, not JSONEncoder, whose cost per value grows with its depth.
+            details = (try? JSONSerialization.data(withJSONObject: custom.serialized, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed]))
+                .map { String(decoding: $0, as: UTF8.self) }
         }
         let event = SignalEvent(
             dedupKey: key, action: action, summary: payload?.summary ?? "", severity: payload?.severity, source: payload?.source,
@@ -129,25 +148,79 @@ public enum JSONValue: Codable, Equatable, Sendable {
         }
     }
 
-    /// The first key or string that breaks the text rules (control characters, direction overrides),
-    /// as a message naming where it is.
-    func problem(field: String) -> String? {
-        switch self {
-        case .string(let text):
-            return Validate.isAllowedText(text) ? nil : "'\(field)' contains a control character"
-        case .array(let values):
-            for (index, value) in values.enumerated() {
-                if let problem = value.problem(field: "\(field)[\(index)]") { return problem }
+    /// A value as JSONSerialization returns it; nil for anything JSON has no word for.
+    public init?(serialized value: Any) {
+        // Swift's own containers are tried first: asking whether a dictionary is an NSNumber makes the
+        // runtime try to bridge it, which costs as much as the dictionary is big, at every level.
+        if let object = value as? [String: Any] {
+            var members: [String: JSONValue] = [:]
+            members.reserveCapacity(object.count)
+            for (key, element) in object {
+                guard let converted = JSONValue(serialized: element) else { return nil }
+                members[key] = converted
             }
-            return nil
-        case .object(let members):
-            for (key, value) in members {
-                guard Validate.isAllowedText(key) else { return "'\(field)' has a key with a control character" }
-                if let problem = value.problem(field: "\(field).\(key.prefix(40))") { return problem }
+            self = .object(members)
+        } else if let array = value as? [Any] {
+            var values: [JSONValue] = []
+            values.reserveCapacity(array.count)
+            for element in array {
+                guard let converted = JSONValue(serialized: element) else { return nil }
+                values.append(converted)
             }
-            return nil
-        case .number, .bool, .null:
+            self = .array(values)
+        } else if let text = value as? String {
+            self = .string(text)
+        } else if value is NSNull {
+            self = .null
+        } else if let number = value as? NSNumber {
+            // JSONSerialization answers true and false as NSNumber too; their type code is "c" (char).
+            self = String(cString: number.objCType) == "c" ? .bool(number.boolValue) : .number(number.doubleValue)
+        } else {
             return nil
         }
+    }
+
+    /// The value as JSONSerialization takes it.
+    public var serialized: Any {
+        switch self {
+        case .string(let text): return text
+        case .number(let number): return number
+        case .bool(let flag): return flag
+        case .null: return NSNull()
+        case .array(let values): return values.map(\.serialized)
+        case .object(let members): return members.mapValues(\.serialized)
+        }
+    }
+
+    /// The first key or string that breaks the text rules (control characters, direction overrides),
+    /// as a message naming where it is. The path is put into words only for the answer, so a clean value
+    /// costs one visit per node whatever its depth.
+    func problem(field: String) -> String? {
+        var path: [String] = []
+        func visit(_ value: JSONValue) -> String? {
+            switch value {
+            case .string(let text):
+                return Validate.isAllowedText(text) ? nil : "contains a control character"
+            case .array(let values):
+                for (index, element) in values.enumerated() {
+                    path.append("[\(index)]")
+                    if let problem = visit(element) { return problem }
+                    path.removeLast()
+                }
+                return nil
+            case .object(let members):
+                for (key, element) in members {
+                    guard Validate.isAllowedText(key) else { return "has a key with a control character" }
+                    path.append("." + key.prefix(40))
+                    if let problem = visit(element) { return problem }
+                    path.removeLast()
+                }
+                return nil
+            case .number, .bool, .null:
+                return nil
+            }
+        }
+        guard let problem = visit(self) else { return nil }
+        return "'\(field)\(path.joined())' \(problem)"
     }
 }

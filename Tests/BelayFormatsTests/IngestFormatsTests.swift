@@ -25,6 +25,32 @@ import Testing
         #expect(throws: JSONLimits.Exceeded.self) { try limits.check(Array("[12345,67890,1,2,3]".utf8)) }
     }
 
+    /// Foundation also reads UTF-16, whose bytes the scan would misread: a UTF-16 "Ģ" (22 01) looks like a
+    /// quote and hid the brackets after it (found by the fuzzer).
+    @Test func textThatIsNotUTF8IsRefused() throws {
+        let hidden = #"["Ģ","# + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "]"
+        let utf16 = Array(hidden.data(using: .utf16LittleEndian)!)
+        #expect(throws: JSONLimits.Exceeded.self) { try JSONLimits().check(utf16) }
+        #expect(throws: JSONLimits.Exceeded.self) { try JSONLimits().check([0xFF, 0xFE] + utf16) }
+        #expect(throws: JSONLimits.Exceeded.self) { try JSONLimits().check(Array(hidden.data(using: .utf16BigEndian)!)) }
+        #expect(throws: MalformedInput.self) { try JSONBody.decode([String].self, from: Data(utf16)) }
+    }
+
+    /// custom_details is read with JSONSerialization: a body wide and deep within the limits stays cheap.
+    @Test func pagerDutyCustomDetailsAreReadWhateverTheirShape() throws {
+        let deep = String(repeating: #"{"k":"#, count: 60) + #"[1,true,null,"x"]"# + String(repeating: "}", count: 60)
+        let json = #"{"routing_key":"k","event_action":"trigger","payload":{"summary":"s","source":"db","severity":"error","custom_details":"# + deep + "}}"
+        let event = try PagerDutyEvent.decode(Data(json.utf8))
+        guard case .object(let top) = event.payload?.custom_details else {
+            Issue.record("custom_details not read")
+            return
+        }
+        #expect(top["k"] != nil)
+        var value = event.payload?.custom_details
+        for _ in 0..<60 { if case .object(let members) = value { value = members["k"] } }
+        #expect(value == .array([.number(1), .bool(true), .null, .string("x")]))
+    }
+
     @Test func aBodyNestedAMillionDeepIsRefusedByTheScanNotTheDecoder() {
         #expect(throws: MalformedInput.self) { try JSONBody.decode([String: String].self, from: Data(Self.nested(1_000_000))) }
     }
@@ -66,7 +92,7 @@ import Testing
     }
 
     static func problems(_ json: String) throws -> [String] {
-        switch try decode(PagerDutyEvent.self, json).validated(generateKey: { "generated" }) {
+        switch try PagerDutyEvent.decode(Data(json.utf8)).validated(generateKey: { "generated" }) {
         case .success: return []
         case .failure(let problems): return problems.messages
         }
@@ -91,7 +117,7 @@ import Testing
         let json = Self.pagerDuty(
             #"{"summary":"Disk full","source":"db-1","severity":"error"}"#,
             extra: #","links":[{"href":"javascript:alert(1)"},{"href":"https://runbooks.example.com/a","text":"runbook"}],"client_url":"data:text/html,x""#)
-        guard case .success(let valid) = try Self.decode(PagerDutyEvent.self, json).validated(generateKey: { "g" }) else {
+        guard case .success(let valid) = try PagerDutyEvent.decode(Data(json.utf8)).validated(generateKey: { "g" }) else {
             Issue.record("refused")
             return
         }

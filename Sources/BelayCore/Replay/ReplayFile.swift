@@ -112,8 +112,8 @@ public struct ReplayFile: Decodable, Sendable {
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
             let text = try container.decode(String.self)
-            if let date = try? Date(text, strategy: .iso8601) { return date }
-            if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) { return date }
+            // RFC 3339 with every field in range: Foundation's parser would roll 12:99 over into the next hour.
+            if let date = RFC3339.parse(text) { return date }
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected an ISO 8601 date-time with an offset, got '\(text.prefix(64))'")
         }
         do {

@@ -22,12 +22,18 @@ public struct JSONLimits: Sendable, Equatable {
     /// Throws when `bytes` nest deeper than `maxDepth` or hold more than `maxValues` values. It is not a
     /// validator: malformed JSON within the limits passes here and is refused by the decoder.
     public func check(_ bytes: some Collection<UInt8>) throws(Exceeded) {
+        // JSON between systems is UTF-8 (RFC 8259). Foundation also reads UTF-16 and UTF-32, whose bytes this
+        // scan would misread (a UTF-16 "Ģ" looks like a quote that hides the brackets after it); such text
+        // always holds NUL bytes, which UTF-8 JSON never does (a NUL in a string is written \u0000).
+        let start = Array(bytes.prefix(2))
+        if start == [0xFE, 0xFF] || start == [0xFF, 0xFE] { throw Exceeded(description: "the body is not UTF-8 JSON") }
         var depth = 0
         var values = 0
         var inString = false
         var escaped = false
         var inScalar = false
         for byte in bytes {
+            if byte == 0 { throw Exceeded(description: "the body is not UTF-8 JSON") }
             if inString {
                 if escaped { escaped = false }
                 else if byte == UInt8(ascii: "\\") { escaped = true }

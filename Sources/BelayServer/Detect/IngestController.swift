@@ -77,7 +77,7 @@ struct IngestController {
         let outcome: Result<IngestBatch, PagerDutyEvent.Problems>
         do {
             outcome = try await offLoop {
-                switch try JSONBody.decode(PagerDutyEvent.self, from: body).validated(generateKey: Self.newKey) {
+                switch try PagerDutyEvent.decode(body).validated(generateKey: Self.newKey) {
                 case .success(let valid): return .success(Self.routed([valid.event], integration))
                 case .failure(let problems): return .failure(problems)
                 }

@@ -1,3 +1,4 @@
+import BelayCore
 import BelayFormats
 import Foundation
 import Hummingbird
