@@ -91,9 +91,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Fixtures and the store contract suite, on Core alone: each backend's test target brings its factory.
         .target(
             name: "BelayTestSupport",
-            dependencies: ["BelayCore", "BelaySQLite", "BelayServer"]
+            dependencies: ["BelayCore"]
         ),
         .testTarget(name: "BelayCoreTests", dependencies: ["BelayCore", "BelayTestSupport"]),
         .testTarget(name: "BelayFormatsTests", dependencies: ["BelayFormats", "BelayCore"]),
@@ -115,7 +116,7 @@ let package = Package(
         .testTarget(
             name: "BelayServerTests",
             dependencies: [
-                "BelayServer", "BelayFormats", "BelayTestSupport",
+                "BelayServer", "BelayFormats", "BelaySQLite", "BelayTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
             ],

@@ -103,7 +103,10 @@ extension AppDatabase: AccountStore {
     }
 
     public func createUser(_ user: User) async throws -> User {
-        try await write { db in try Self.insertUser(user, db) }
+        try await write { db in
+            let created = try Self.insertUser(user, db)
+            return Written(created, [.userCreated(id: created.id, role: created.role)])
+        }
     }
 
     public func updateUser(id: Int64, keepingSession: Int64?, _ change: @escaping @Sendable (inout User) throws -> Void) async throws -> User {
@@ -117,11 +120,10 @@ extension AppDatabase: AccountStore {
             if email != before.email, try UserRecord.filter(Column("email") == email).fetchCount(db) > 0 {
                 throw DomainError.conflict(code: "already_exists", message: "a user with email \(email) already exists")
             }
-            if before.role == .admin && before.disabledAt == nil && (user.role != .admin || user.disabledAt != nil) {
+            let losesAdmin = before.role == .admin && before.disabledAt == nil && (user.role != .admin || user.disabledAt != nil)
+            if losesAdmin {
                 let admins = try UserRecord.filter(Column("role") == AccessRole.admin.rawValue && Column("disabledAt") == nil).fetchCount(db)
-                if admins <= 1 {
-                    throw DomainError.conflict(code: "last_admin", message: "this is the last active admin; make someone else admin first")
-                }
+                try AdminRule.check(losesAdmin: true, activeAdmins: admins, what: .user)
             }
             try UserRecord(user).update(db)
             // A new password or a disabled account ends every other session at once. Role changes need no
@@ -131,12 +133,12 @@ extension AppDatabase: AccountStore {
                 if let keepingSession, user.disabledAt == nil { sessions = sessions.filter(Column("id") != keepingSession) }
                 try sessions.deleteAll(db)
             }
-            return user
+            return Written(user, [.userUpdated(id: id)])
         }
     }
 
     public func createSession(_ session: WebSession) async throws -> WebSession {
-        try await write { db in
+        try await quietWrite { db in
             var record = WebSessionRecord(session)
             try record.insert(db)
             return record.domain()
@@ -159,13 +161,20 @@ extension AppDatabase: AccountStore {
         }
     }
 
-    /// Ending sessions is announced, so open live streams (the war room's) notice the sign-out at once.
+    /// Ending sessions is logged, so open live streams (the war room's) notice the sign-out at once.
     public func deleteSession(id: Int64) async throws {
-        _ = try await write { db in try WebSessionRecord.deleteOne(db, key: id) }
+        try await write { db in
+            guard let record = try WebSessionRecord.fetchOne(db, key: id) else { return Written([]) }
+            _ = try record.delete(db)
+            return Written([.sessionEnded(userID: record.userId)])
+        }
     }
 
     public func deleteSessions(userID: Int64) async throws {
-        _ = try await write { db in try WebSessionRecord.filter(Column("userId") == userID).deleteAll(db) }
+        try await write { db in
+            let deleted = try WebSessionRecord.filter(Column("userId") == userID).deleteAll(db)
+            return Written(deleted > 0 ? [.sessionEnded(userID: userID)] : [])
+        }
     }
 
     public func createInvitation(_ invitation: Invitation) async throws -> Invitation {
@@ -204,7 +213,7 @@ extension AppDatabase: AccountStore {
             first.role = .admin
             let created = try Self.insertUser(first, db)
             try InvitationRecord.filter(Column("userId") == nil).deleteAll(db)
-            return created
+            return Written(created, [.userCreated(id: created.id, role: created.role)])
         }
     }
 }

@@ -90,7 +90,8 @@ extension AppDatabase: ChangeStore {
             try change.validate(knownSlugs: Set(try Self.dependencyMap(db).keys))
             var record = ChangeRecord(change)
             try record.insert(db)
-            return try record.domain()
+            let stored = try record.domain()
+            return Written(stored, [.changeRecorded(id: stored.id, kind: stored.kind, targets: stored.targets)])
         }
     }
 
@@ -103,7 +104,7 @@ extension AppDatabase: ChangeStore {
             // A change keeps naming what it touched even after that was removed from the map.
             try change.validate(knownSlugs: Set(try Self.dependencyMap(db).keys).union(recorded))
             try ChangeRecord(change).update(db)
-            return change
+            return Written(change, [.changeUpdated(id: id, status: change.status)])
         }
     }
 
@@ -124,30 +125,12 @@ extension AppDatabase: ChangeStore {
     }
 
     public func saveNode(_ node: MapNode) async throws -> MapNode {
-        try Validate.slug(node.slug)
-        try Validate.text(node.name, field: "name", max: 120)
-        return try await write { db in
-            if try ComponentRecord.exists(db, key: node.slug) {
-                throw DomainError.conflict(code: "already_exists", message: "'\(node.slug)' is a component; a map node needs its own slug")
-            }
-            let nodes = try Self.nodeSlugs(db)
-            var graph = [String: [String]]()
-            for other in try MapNodeRecord.fetchAll(db) { graph[other.slug] = other.dependsOn }
-            guard Set(node.dependsOn).count == node.dependsOn.count else { throw DomainError.invalid(field: "dependsOn", message: "lists a node twice") }
-            for dependency in node.dependsOn {
-                guard nodes.contains(dependency), dependency != node.slug else {
-                    throw DomainError.invalid(field: "dependsOn", message: "'\(dependency.prefix(80))' is not another map node (nodes depend only on nodes)")
-                }
-            }
-            graph[node.slug] = node.dependsOn
-            var stack = node.dependsOn
-            var visited = Set<String>()
-            while let next = stack.popLast() {
-                if next == node.slug { throw DomainError.invalid(field: "dependsOn", message: "would create a dependency cycle through '\(node.slug)'") }
-                if visited.insert(next).inserted { stack.append(contentsOf: graph[next] ?? []) }
-            }
+        try await write { db in
+            var nodes = [String: [String]]()
+            for other in try MapNodeRecord.fetchAll(db) { nodes[other.slug] = other.dependsOn }
+            try DependencyMap.checkNode(node, components: try Self.knownComponents(db), nodes: nodes)
             try MapNodeRecord(node).save(db)
-            return node
+            return Written(node, [.mapNodeSaved(slug: node.slug)])
         }
     }
 
@@ -156,10 +139,9 @@ extension AppDatabase: ChangeStore {
             guard try MapNodeRecord.exists(db, key: slug) else { throw DomainError.notFound(what: "map node", id: slug) }
             var dependents = try String.fetchAll(db, sql: "SELECT componentSlug FROM component_node_dependency WHERE nodeSlug = ?", arguments: [slug])
             dependents += try MapNodeRecord.fetchAll(db).filter { $0.dependsOn.contains(slug) }.map(\.slug)
-            if !dependents.isEmpty {
-                throw DomainError.conflict(code: "in_use", message: "'\(slug)' is a dependency of \(dependents.joined(separator: ", ")); remove those edges first")
-            }
+            try DependencyMap.checkRemoval(of: slug, dependents: dependents)
             _ = try MapNodeRecord.deleteOne(db, key: slug)
+            return Written([.mapNodeDeleted(slug: slug)])
         }
     }
 
@@ -173,16 +155,18 @@ extension AppDatabase: ChangeStore {
         return try await write { db in
             var record = FreezeRecord(freeze)
             try record.insert(db)
-            return record.domain
+            return Written(record.domain, [.freezeStarted(id: record.domain.id, endsAt: freeze.endsAt)])
         }
     }
 
     public func endFreeze(id: Int64, at: Date) async throws -> ChangeFreeze {
         try await write { db in
             guard var record = try FreezeRecord.fetchOne(db, key: id) else { throw DomainError.notFound(what: "freeze", id: String(id)) }
-            if record.endsAt == nil || record.endsAt! > at { record.endsAt = max(at, record.startsAt) }
+            let end = max(at, record.startsAt)
+            guard record.endsAt.map({ $0 > end }) ?? true else { return Written(record.domain, []) }
+            record.endsAt = end
             try record.update(db)
-            return record.domain
+            return Written(record.domain, [.freezeEnded(id: id)])
         }
     }
 }

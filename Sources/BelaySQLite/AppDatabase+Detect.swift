@@ -36,7 +36,8 @@ extension AppDatabase: DetectStore {
             try monitor.validate(knownComponents: try Self.knownComponents(db))
             var record = MonitorRecord(monitor)
             try record.insert(db)
-            return try record.domain()
+            let stored = try record.domain()
+            return Written(stored, [.monitorCreated(id: stored.id)])
         }
     }
 
@@ -50,18 +51,20 @@ extension AppDatabase: DetectStore {
             }
             try monitor.validate(knownComponents: try Self.knownComponents(db))
             try MonitorRecord(monitor).update(db)
-            return monitor
+            return Written(monitor, [.monitorUpdated(id: id)])
         }
     }
 
     public func deleteMonitor(id: Int64) async throws {
         try await write { db in
             guard try MonitorRecord.deleteOne(db, key: id) else { throw DomainError.notFound(what: "monitor", id: String(id)) }
+            return Written([.monitorDeleted(id: id)])
         }
     }
 
     public func recordHeartbeat(tokenHash: String, at now: Date) async throws -> Monitor {
-        try await write { db in
+        // A ping is a check result, not a transition; the scheduler's next check turns it into state.
+        try await quietWrite { db in
             guard var record = try MonitorRecord.filter(Column("heartbeatTokenHash") == tokenHash).fetchOne(db) else {
                 throw DomainError.notFound(what: "heartbeat", id: "with this token")
             }
@@ -73,8 +76,8 @@ extension AppDatabase: DetectStore {
 
     public func recordChecks(_ checks: [MonitorCheck], policy: SignalPolicy, now: Date) async throws {
         guard !checks.isEmpty else { return }
-        // Results alone change nothing people see at once; only a change of state signals listeners.
-        let changed = try await quietWrite { db -> Bool in
+        // Results alone are not events; a change of a monitor's state is, with the signal it raises.
+        try await write { db -> Written<Void> in
             var stored: [CheckResult] = []
             stored.reserveCapacity(checks.count)
             let update = try db.makeStatement(sql: """
@@ -83,9 +86,11 @@ extension AppDatabase: DetectStore {
                 """)
             let insert = try db.makeStatement(sql: "INSERT INTO check_result (monitorId, checkedAt, outcome, latencyMs, message) VALUES (?, ?, ?, ?, ?)")
             var transitions: [(Int64, MonitorStatus)] = []
+            var groups: [EventGroup] = []
             for check in checks {
                 let s = check.state
                 let id = check.result.monitorID
+                let previous = check.transition == nil ? nil : try String.fetchOne(db, sql: "SELECT status FROM monitor WHERE id = ?", arguments: [id])
                 try update.execute(arguments: [
                     s.status.rawValue, s.since.timeIntervalSince1970, s.lastCheckedAt?.timeIntervalSince1970, s.lastOutcome?.rawValue,
                     s.lastMessage, s.lastLatencyMs, s.consecutiveFailures, s.consecutiveSuccesses, s.failingSince?.timeIntervalSince1970, id,
@@ -95,17 +100,22 @@ extension AppDatabase: DetectStore {
                 let r = check.result
                 try insert.execute(arguments: [id, r.checkedAt.timeIntervalSince1970, r.outcome.rawValue, r.latencyMs, r.message])
                 stored.append(r)
-                if let transition = check.transition { transitions.append((id, transition)) }
+                if let transition = check.transition {
+                    transitions.append((id, transition))
+                    if let from = previous.flatMap(MonitorStatus.init(rawValue:)), from != transition {
+                        groups.append(EventGroup(actor: nil, events: [.monitorStatusChanged(id: id, from: from, to: transition)]))
+                    }
+                }
             }
             try Self.addRollups(CheckRollup.summarize(stored), db)
             for (id, status) in transitions {
                 guard let monitor = try MonitorRecord.fetchOne(db, key: id)?.domain() else { continue }
                 let event = monitor.signalEvent(for: status, at: now)
-                _ = try Self.ingest(IngestBatch(origin: .source(monitor.source), events: [event]), policy: policy, now: now, db)
+                let outcome = try Self.ingest(IngestBatch(origin: .source(monitor.source), events: [event]), policy: policy, now: now, db)
+                groups.append(EventGroup(actor: outcome.actor, events: outcome.events))
             }
-            return !transitions.isEmpty
+            return Written((), groups: groups)
         }
-        if changed { changes.signal() }
     }
 
     static func addRollups(_ rollups: [CheckRollup], _ db: Database) throws {
@@ -193,7 +203,8 @@ extension AppDatabase: DetectStore {
             try integration.validate(knownComponents: try Self.knownComponents(db))
             var record = IntegrationRecord(integration)
             try record.insert(db)
-            return try record.domain()
+            let stored = try record.domain()
+            return Written(stored, [.integrationCreated(id: stored.id)])
         }
     }
 
@@ -206,49 +217,53 @@ extension AppDatabase: DetectStore {
             integration.id = id
             try integration.validate(knownComponents: try Self.knownComponents(db))
             try IntegrationRecord(integration).update(db)
-            return integration
+            return Written(integration, [.integrationUpdated(id: id)])
         }
     }
 
     public func deleteIntegration(id: Int64) async throws {
         try await write { db in
             guard try IntegrationRecord.deleteOne(db, key: id) else { throw DomainError.notFound(what: "integration", id: String(id)) }
+            return Written([.integrationDeleted(id: id)])
         }
     }
 
     // MARK: Signals
 
     public func ingest(_ batches: [IngestBatch], policy: SignalPolicy, now: Date) async throws -> [Result<[SignalReceipt], DomainError>] {
+        // Each delivery acts as its source (the integration or monitor), whoever queued it.
         try await write { db in
             var results: [Result<[SignalReceipt], DomainError>] = []
+            var groups: [EventGroup] = []
             results.reserveCapacity(batches.count)
             for batch in batches {
-                var receipts: [SignalReceipt] = []
+                var outcome: Ingested?
                 do {
                     try db.inSavepoint {
-                        receipts = try Self.ingest(batch, policy: policy, now: now, db)
+                        outcome = try Self.ingest(batch, policy: policy, now: now, db)
                         return .commit
                     }
-                    results.append(.success(receipts))
+                    if let outcome {
+                        results.append(.success(outcome.receipts))
+                        groups.append(EventGroup(actor: outcome.actor, events: outcome.events))
+                    }
                 } catch let error as DomainError {
                     results.append(.failure(error))
                 }
             }
-            return results
+            return Written(results, groups: groups)
         }
     }
 
-    /// The state of one ingestion pass: open incidents loaded once and written once at the end.
-    private struct IngestState {
-        var open: [Int64: Incident]
-        var entries: [Int64: [TimelineEntry]] = [:]
-        var touched: Set<Int64> = []
-        /// Incidents known to have a signal from this delivery's source (looked up only when needed).
-        var fedBySource: [Int64: Bool] = [:]
-        let known: Set<String>
+    /// What one delivery did: receipts for the sender, events for the log, and who sent it.
+    struct Ingested {
+        var receipts: [SignalReceipt]
+        var events: [DomainEvent]
+        var actor: Actor
     }
 
-    static func ingest(_ batch: IngestBatch, policy: SignalPolicy, now: Date, _ db: Database) throws -> [SignalReceipt] {
+    /// Runs the Core planner over one delivery and stores what it decides.
+    static func ingest(_ batch: IngestBatch, policy: SignalPolicy, now: Date, _ db: Database) throws -> Ingested {
         let source: SignalSource
         switch batch.origin {
         case .integrationKey(let hash):
@@ -262,137 +277,79 @@ extension AppDatabase: DetectStore {
         case .source(let given):
             source = given
         }
-        let openRecords = try IncidentRecord.filter(Column("status") != IncidentStatus.resolved.rawValue).fetchAll(db)
-        let open = try hydrate(openRecords, db)
-        var state = IngestState(open: Dictionary(uniqueKeysWithValues: open.map { ($0.id, $0) }), known: try knownComponents(db))
+        var ingestion = SignalIngestion(
+            source: source, openIncidents: try openIncidents(db), knownComponents: try knownComponents(db), policy: policy, now: now)
         var receipts: [SignalReceipt] = []
         receipts.reserveCapacity(batch.events.count)
         // Rules matched before the transaction hold only while the routing is still the one they used.
         let decided = batch.routedWith == source.routing ? batch.matchedRules.flatMap { $0.count == batch.events.count ? $0 : nil } : nil
         var matcher = RuleMatcher(routing: source.routing)
+        // The hot path of ingestion: cached statements, not queries built and compiled per alert.
+        let active = try db.cachedStatement(sql: "SELECT * FROM signal WHERE sourceKind = ? AND sourceId = ? AND dedupKey = ? AND status != 'resolved'")
+        let fed = try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM signal WHERE incidentId = ? AND sourceKind = ? AND sourceId = ?)")
         for (index, event) in batch.events.enumerated() {
             let rule = if let decided { decided[index] } else { matcher.matchingRule(for: event) }
-            receipts.append(try ingest(event, source: source, matchedRule: rule, state: &state, policy: policy, now: now, db))
+            let existing = try SignalRecord.fetchOne(active, arguments: [source.kind.rawValue, source.id, event.dedupKey])?.domain()
+            let plan = try ingestion.plan(event, matchedRule: rule, existing: existing) { id in
+                try Bool.fetchOne(fed, arguments: [id, source.kind.rawValue, source.id]) ?? false
+            }
+            receipts.append(try store(plan, &ingestion, db))
         }
-        for id in state.touched {
-            guard var incident = state.open[id] else { continue }
+        for (incident, entries) in ingestion.changedIncidents {
+            var incident = incident
             try IncidentRecord(incident).update(db)
-            _ = try saveChildren(of: &incident, entries: state.entries[id] ?? [], db)
+            _ = try saveChildren(of: &incident, entries: entries, db)
         }
-        return receipts
+        for entry in ingestion.lateEntries {
+            var record = try TimelineEntryRecord(entry, incidentId: entry.incidentID)
+            try record.insert(db)
+        }
+        var events = ingestion.events
+        if !ingestion.touched.isEmpty {
+            let windows = try hydrate(try MaintenanceRecord.filter(Column("scheduledEnd") >= now.timeIntervalSince1970).fetchAll(db), db)
+            events += ingestion.componentStatusEvents(maintenances: windows)
+        }
+        return Ingested(receipts: receipts, events: events, actor: Actor(source))
     }
 
-    private static func ingest(
-        _ event: SignalEvent, source: SignalSource, matchedRule: Int?, state: inout IngestState, policy: SignalPolicy, now: Date, _ db: Database
-    ) throws -> SignalReceipt {
-        // The hot path of ingestion: a cached statement, not a query built and compiled per alert.
-        var existing = try SignalRecord.fetchOne(
-            db.cachedStatement(sql: "SELECT * FROM signal WHERE sourceKind = ? AND sourceId = ? AND dedupKey = ? AND status != 'resolved'"),
-            arguments: [source.kind.rawValue, source.id, event.dedupKey])
-        func touch(_ id: Int64, _ change: (inout Incident) throws -> [TimelineEntry]) throws {
-            guard var incident = state.open[id] else { return }
-            let entries = try change(&incident)
-            state.open[id] = incident
-            state.entries[id, default: []] += entries
-            state.touched.insert(id)
-        }
-        switch event.action {
-        case .trigger:
-            if var record = existing {
-                record.lastReceivedAt = now
-                record.eventCount += 1
-                try record.update(db, columns: ["lastReceivedAt", "eventCount"])
-                return SignalReceipt(dedupKey: event.dedupKey, signalID: record.id, incidentID: record.incidentId, effect: .duplicate)
+    /// Stores one plan: the signal row (and a new incident's row) exactly as the planner decided.
+    private static func store(_ plan: SignalIngestion.Plan, _ ingestion: inout SignalIngestion, _ db: Database) throws -> SignalReceipt {
+        switch plan {
+        case .ignore:
+            return try ingestion.stored(plan, signal: nil)
+        case .duplicate(let signal, let counted):
+            if counted {
+                try db.execute(
+                    sql: "UPDATE signal SET lastReceivedAt = ?, eventCount = ? WHERE id = ?",
+                    arguments: [signal.lastReceivedAt.timeIntervalSince1970, signal.eventCount, signal.id])
             }
-            let route = source.routing.route(event, matchedRule: matchedRule, knownComponents: state.known)
-            var signal = Signal(
-                sourceKind: source.kind, sourceID: source.id, sourceName: source.name, dedupKey: event.dedupKey, status: .firing,
-                summary: event.summary, severity: route.severity, source: event.source, components: route.components, labels: event.labels,
-                links: event.links, details: event.details, startsAt: min(event.startsAt ?? now, now), firstReceivedAt: now, lastReceivedAt: now)
-            // Decide the incident first, so the signal row is written once, already linked to it.
-            let effect: SignalReceipt.Effect
-            let incidentID: Int64
-            let target = SignalLifecycle.incidentToJoin(
-                components: route.components, source: source, openIncidents: Array(state.open.values),
-                fedBySource: { id in
-                    if let known = state.fedBySource[id] { return known }
-                    let fed = (try? Bool.fetchOne(
-                        db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM signal WHERE incidentId = ? AND sourceKind = ? AND sourceId = ?)"),
-                        arguments: [id, source.kind.rawValue, source.id])) ?? false
-                    state.fedBySource[id] = fed
-                    return fed
-                }, policy: policy, now: now)
-            var opened: Incident?
-            if let target {
-                incidentID = target.id
-                effect = .joinedIncident
-            } else {
-                var (incident, _) = Incident.open(from: signal, source: source, now: now)
-                var incidentRecord = IncidentRecord(incident)
-                try incidentRecord.insert(db)
-                incident.id = incidentRecord.id!
-                incidentID = incident.id
-                _ = try saveChildren(of: &incident, entries: [], db)
-                opened = incident
-                effect = .openedIncident
-            }
+            return try ingestion.stored(plan, signal: signal)
+        case .openIncident(var signal, let incident):
+            var incidentRecord = IncidentRecord(incident)
+            try incidentRecord.insert(db)
+            guard let incidentID = incidentRecord.id else { throw DomainError.invalid(field: "incident", message: "was not stored") }
+            var stored = incident
+            stored.id = incidentID
+            _ = try saveChildren(of: &stored, entries: [], db)
             signal.incidentID = incidentID
             var record = SignalRecord(signal)
             try record.insert(db)
-            signal.id = record.id!
-            if opened != nil {
-                // The timeline names the signal, so its entries are made now that the signal has an id.
-                let (incident, entries) = Incident.open(from: signal, source: source, now: now)
-                var stored = incident
-                stored.id = incidentID
-                state.open[incidentID] = stored
-                state.entries[incidentID] = entries
-                state.touched.insert(incidentID)
-            } else {
-                try touch(incidentID) { try $0.join(signal, source: source, now: now) }
-            }
-            state.fedBySource[incidentID] = true
-            return SignalReceipt(dedupKey: event.dedupKey, signalID: signal.id, incidentID: incidentID, effect: effect)
-
-        case .acknowledge:
-            guard var record = existing else {
-                return SignalReceipt(dedupKey: event.dedupKey, signalID: nil, incidentID: nil, effect: .ignored)
-            }
-            guard record.status == SignalStatus.firing.rawValue else {
-                return SignalReceipt(dedupKey: event.dedupKey, signalID: record.id, incidentID: record.incidentId, effect: .duplicate)
-            }
-            record.status = SignalStatus.acknowledged.rawValue
-            record.lastReceivedAt = now
-            record.eventCount += 1
-            try record.update(db)
-            let signal = try record.domain()
-            if let id = record.incidentId { try touch(id) { $0.acknowledge(signal, source: source, now: now) } }
-            return SignalReceipt(dedupKey: event.dedupKey, signalID: record.id, incidentID: record.incidentId, effect: .acknowledged)
-
-        case .resolve:
-            guard existing != nil else {
-                return SignalReceipt(dedupKey: event.dedupKey, signalID: nil, incidentID: nil, effect: .ignored)
-            }
-            existing!.status = SignalStatus.resolved.rawValue
-            existing!.endsAt = min(event.endsAt ?? now, now)
-            existing!.lastReceivedAt = now
-            existing!.eventCount += 1
-            try existing!.update(db)
-            let record = existing!
-            let signal = try record.domain()
-            if let id = record.incidentId {
-                let remaining = try SignalRecord.filter(Column("incidentId") == id && Column("status") != SignalStatus.resolved.rawValue).fetchCount(db)
-                if state.open[id] != nil {
-                    try touch(id) { try $0.clear(signal, activeRemaining: remaining, source: source, now: now) }
-                } else {
-                    // A resolved incident still records that its alert cleared.
-                    var entry = SignalLifecycle.clearedEntry(signal, source: source, now: now)
-                    entry.incidentID = id
-                    var entryRecord = TimelineEntryRecord(entry, incidentId: id)
-                    try entryRecord.insert(db)
-                }
-            }
-            return SignalReceipt(dedupKey: event.dedupKey, signalID: record.id, incidentID: record.incidentId, effect: .resolved)
+            signal.id = record.id ?? 0
+            return try ingestion.stored(plan, signal: signal, openedIncidentID: incidentID)
+        case .join(var signal, _):
+            var record = SignalRecord(signal)
+            try record.insert(db)
+            signal.id = record.id ?? 0
+            return try ingestion.stored(plan, signal: signal)
+        case .acknowledge(let signal):
+            try SignalRecord(signal).update(db)
+            return try ingestion.stored(plan, signal: signal)
+        case .clear(let signal):
+            try SignalRecord(signal).update(db)
+            let remaining = try signal.incidentID.map { id in
+                try SignalRecord.filter(Column("incidentId") == id && Column("status") != SignalStatus.resolved.rawValue).fetchCount(db)
+            } ?? 0
+            return try ingestion.stored(plan, signal: signal, activeRemaining: remaining)
         }
     }
 
@@ -416,14 +373,18 @@ extension AppDatabase: DetectStore {
         guard !candidates.isEmpty else { return [] }
         return try await write { db in
             var resolved: [Int64] = []
+            var events: [DomainEvent] = []
             for id in candidates {
                 guard var incident = try Self.fetchIncident(id, db), incident.dueForAutoResolve(policy: policy, now: now) else { continue }
+                let before = try Self.openIncidents(db)
                 let entries = try incident.autoResolve(policy: policy, now: now)
                 try IncidentRecord(incident).update(db)
-                _ = try Self.saveChildren(of: &incident, entries: entries, db)
+                let saved = try Self.saveChildren(of: &incident, entries: entries, db)
+                events += DomainEvent.recording(saved, incidentID: id)
+                events += try Self.statusEvents(before: before, changed: incident, slugs: incident.impacts.map(\.slug), now: now, db)
                 resolved.append(id)
             }
-            return resolved
+            return Written(resolved, events)
         }
     }
 }

@@ -13,7 +13,10 @@ extension AppDatabase: BelayStore {
 
     public func saveSeverityDefinition(_ definition: SeverityDefinition) async throws {
         try definition.validate()
-        try await write { db in try SeverityRecord(definition).save(db) }
+        try await write { db in
+            try SeverityRecord(definition).save(db)
+            return Written([.severityDefinitionSaved(level: definition.level)])
+        }
     }
 
     // MARK: Components
@@ -69,14 +72,10 @@ extension AppDatabase: BelayStore {
 
     public func createComponent(_ component: Component) async throws -> Component {
         try await write { db in
-            let existing = try Self.dependencyMap(db)
-            if existing[component.slug] != nil {
-                throw DomainError.conflict(code: "already_exists", message: "component or map node '\(component.slug)' already exists")
-            }
-            try component.validate(against: existing)
+            try DependencyMap.checkComponent(component, isNew: true, map: try Self.dependencyMap(db))
             try ComponentRecord(component).insert(db)
             try Self.saveEdges(of: component, db)
-            return component
+            return Written(component, [.componentCreated(slug: component.slug)])
         }
     }
 
@@ -89,12 +88,10 @@ extension AppDatabase: BelayStore {
             guard component.slug == slug else {
                 throw DomainError.invalid(field: "slug", message: "a component's slug cannot change")
             }
-            var others = try Self.dependencyMap(db)
-            others.removeValue(forKey: slug)
-            try component.validate(against: others)
+            try DependencyMap.checkComponent(component, isNew: false, map: try Self.dependencyMap(db))
             try ComponentRecord(component).update(db)
             try Self.saveEdges(of: component, db)
-            return component
+            return Written(component, [.componentUpdated(slug: slug)])
         }
     }
 
@@ -102,17 +99,11 @@ extension AppDatabase: BelayStore {
         try await write { db in
             guard try ComponentRecord.exists(db, key: slug) else { throw DomainError.notFound(what: "component", id: slug) }
             let dependents = try String.fetchAll(db, sql: "SELECT componentSlug FROM component_dependency WHERE dependsOnSlug = ?", arguments: [slug])
-            if !dependents.isEmpty {
-                throw DomainError.conflict(
-                    code: "in_use", message: "component '\(slug)' is a dependency of \(dependents.joined(separator: ", ")); remove those edges first")
-            }
             let incidents = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM incident_component WHERE componentSlug = ?", arguments: [slug]) ?? 0
             let windows = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM maintenance_component WHERE componentSlug = ?", arguments: [slug]) ?? 0
-            if incidents + windows > 0 {
-                throw DomainError.conflict(
-                    code: "in_use", message: "component '\(slug)' is named by \(incidents) incident(s) and \(windows) maintenance window(s); its history would be lost")
-            }
+            try DependencyMap.checkComponentRemoval(of: slug, dependents: dependents, incidents: incidents, maintenances: windows)
             _ = try ComponentRecord.deleteOne(db, key: slug)
+            return Written([.componentDeleted(slug: slug)])
         }
     }
 
@@ -156,18 +147,33 @@ extension AppDatabase: BelayStore {
         return try records.map { try $0.domain(impacts: impacts[$0.id!] ?? [], updates: updates[$0.id!] ?? []) }
     }
 
+    static func openIncidents(_ db: Database) throws -> [Incident] {
+        try hydrate(try IncidentRecord.filter(Column("status") != IncidentStatus.resolved.rawValue).fetchAll(db), db)
+    }
+
+    /// The component status changes a write to `changed` caused, among `slugs`.
+    static func statusEvents(before: [Incident], changed: Incident, slugs: [String], now: Date, _ db: Database) throws -> [DomainEvent] {
+        guard !slugs.isEmpty else { return [] }
+        let after = before.filter { $0.id != changed.id } + (changed.isOpen ? [changed] : [])
+        let windows = try hydrate(try MaintenanceRecord.filter(Column("scheduledEnd") >= now.timeIntervalSince1970).fetchAll(db), db)
+        return ServiceStatus.statusEvents(slugs: Set(slugs), before: before, after: after, maintenances: windows, now: now)
+    }
+
     static func knownComponents(_ db: Database) throws -> Set<String> {
         Set(try String.fetchAll(db, sql: "SELECT slug FROM component"))
     }
 
     public func declareIncident(_ draft: IncidentDraft, author: String, now: Date) async throws -> (Incident, [TimelineEntry]) {
         try await write { db in
+            let before = try Self.openIncidents(db)
             var (incident, entries) = try Incident.declare(draft, author: author, knownComponents: try Self.knownComponents(db), now: now)
             var record = IncidentRecord(incident)
             try record.insert(db)
             incident.id = record.id!
             entries = try Self.saveChildren(of: &incident, entries: entries, db)
-            return (incident, entries)
+            let events = DomainEvent.recording(entries, incidentID: incident.id)
+                + (try Self.statusEvents(before: before, changed: incident, slugs: incident.impacts.map(\.slug), now: now, db))
+            return Written((incident, entries), events)
         }
     }
 
@@ -176,11 +182,18 @@ extension AppDatabase: BelayStore {
     ) async throws -> (Incident, [TimelineEntry]) {
         try await write { db in
             guard var incident = try Self.fetchIncident(id, db) else { throw DomainError.notFound(what: "incident", id: String(id)) }
+            let old = incident
+            let before = try Self.openIncidents(db)
             let entries = try change(&incident, try Self.knownComponents(db))
             incident.id = id
             try IncidentRecord(incident).update(db)
             let saved = try Self.saveChildren(of: &incident, entries: entries, db)
-            return (incident, saved)
+            var events = DomainEvent.recording(saved, incidentID: id)
+            if old.impacts != incident.impacts || old.isOpen != incident.isOpen {
+                let slugs = old.impacts.map(\.slug) + incident.impacts.map(\.slug)
+                events += try Self.statusEvents(before: before, changed: incident, slugs: slugs, now: Date(), db)
+            }
+            return Written((incident, saved), events)
         }
     }
 
@@ -198,7 +211,7 @@ extension AppDatabase: BelayStore {
             incident.updates[index].id = record.id!
         }
         return try entries.map { entry in
-            var record = TimelineEntryRecord(entry, incidentId: id)
+            var record = try TimelineEntryRecord(entry, incidentId: id)
             try record.insert(db)
             return try record.domain()
         }
@@ -253,18 +266,21 @@ extension AppDatabase: BelayStore {
             try record.insert(db)
             window.id = record.id!
             try Self.saveChildren(of: &window, db)
-            return window
+            return Written(
+                window,
+                [.maintenanceScheduled(id: window.id, startsAt: window.scheduledStart, endsAt: window.scheduledEnd, components: window.components)])
         }
     }
 
     public func updateMaintenance(id: Int64, _ change: @escaping @Sendable (inout MaintenanceWindow) throws -> Void) async throws -> MaintenanceWindow {
         try await write { db in
             guard var window = try Self.fetchMaintenance(id, db) else { throw DomainError.notFound(what: "maintenance", id: String(id)) }
+            let before = window
             try change(&window)
             window.id = id
             try MaintenanceRecord(window).update(db)
             try Self.saveChildren(of: &window, db)
-            return window
+            return Written(window, MaintenanceWindow.events(from: before, to: window))
         }
     }
 
@@ -287,7 +303,8 @@ extension AppDatabase: BelayStore {
         return try await write { db in
             var record = TokenRecord(token)
             try record.insert(db)
-            return try record.domain()
+            let stored = try record.domain()
+            return Written(stored, [.tokenCreated(id: stored.id, role: stored.role)])
         }
     }
 
@@ -302,16 +319,12 @@ extension AppDatabase: BelayStore {
     public func revokeToken(id: Int64, now: Date) async throws -> APIToken {
         try await write { db in
             guard var record = try TokenRecord.fetchOne(db, key: id) else { throw DomainError.notFound(what: "token", id: String(id)) }
-            if record.revokedAt == nil {
-                let admins = try TokenRecord.filter(Column("role") == AccessRole.admin.rawValue && Column("revokedAt") == nil).fetchCount(db)
-                if record.role == AccessRole.admin.rawValue && admins <= 1 {
-                    throw DomainError.conflict(
-                        code: "last_admin", message: "this is the last admin token; create another admin token before revoking it")
-                }
-                record.revokedAt = now
-                try record.update(db)
-            }
-            return try record.domain()
+            guard record.revokedAt == nil else { return Written(try record.domain(), []) }
+            let admins = try TokenRecord.filter(Column("role") == AccessRole.admin.rawValue && Column("revokedAt") == nil).fetchCount(db)
+            try AdminRule.check(losesAdmin: record.role == AccessRole.admin.rawValue, activeAdmins: admins, what: .token)
+            record.revokedAt = now
+            try record.update(db)
+            return Written(try record.domain(), [.tokenRevoked(id: id)])
         }
     }
 

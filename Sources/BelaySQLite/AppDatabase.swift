@@ -15,24 +15,42 @@ public struct AppDatabase: Sendable {
     }
 
     public let writer: any DatabaseWriter
-    public let changes = ChangeSignal()
+    public let feed = EventFeed()
 
     /// Opens (creating and migrating if needed) the database file `belay.sqlite` in `directory`, in WAL mode.
     public static func open(directory: URL, synchronous: Synchronous = .full) throws -> AppDatabase {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent("belay.sqlite").path
         let pool = try DatabasePool(path: path, configuration: makeConfiguration(synchronous: synchronous))
-        return try AppDatabase(pool)
+        let database = AppDatabase(pool)
+        try database.migrate()
+        return database
     }
 
     /// An in-memory database, for tests that do not need a file.
     public static func inMemory() throws -> AppDatabase {
-        try AppDatabase(DatabaseQueue(configuration: makeConfiguration(synchronous: .full)))
+        let database = AppDatabase(try DatabaseQueue(configuration: makeConfiguration(synchronous: .full)))
+        try database.migrate()
+        return database
     }
 
-    public init(_ writer: any DatabaseWriter) throws {
+    /// Wraps an open database; call `migrate()` before use (`open` and `inMemory` do).
+    public init(_ writer: any DatabaseWriter) {
         self.writer = writer
-        try Self.migrator.migrate(writer)
+    }
+
+    /// Brings the schema up to date. Refuses a database made by a newer Belay, whose schema this binary
+    /// does not know.
+    public func migrate() throws {
+        let migrator = Self.migrator
+        let applied = try writer.read { db in try migrator.appliedIdentifiers(db) }
+        let known = Set(migrator.migrations)
+        let unknown = applied.subtracting(known)
+        guard unknown.isEmpty else {
+            throw StorageUnavailable(
+                reason: "the database was migrated by a newer Belay (\(unknown.sorted().joined(separator: ", "))); run that version or newer")
+        }
+        try migrator.migrate(writer)
     }
 
     static func makeConfiguration(synchronous: Synchronous) -> Configuration {
@@ -331,17 +349,49 @@ public struct AppDatabase: Sendable {
                 try db.execute(sql: "UPDATE monitor SET heartbeatTokenHash = ?, heartbeatToken = NULL WHERE id = ?", arguments: [hash, row["id"]])
             }
         }
+        migrator.registerMigration("v6-event-log") { db in
+            // SQLite has one writer, so numbers from AUTOINCREMENT are handed out in commit order: a reader paging
+            // by sequence never sees a later number before an earlier one commits. Rolled-back numbers leave gaps.
+            try db.execute(sql: """
+                CREATE TABLE event (
+                  sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+                  recordedAt DOUBLE NOT NULL,
+                  type TEXT NOT NULL,
+                  subjectKind TEXT NOT NULL,
+                  subjectId TEXT NOT NULL,
+                  actorKind TEXT NOT NULL,
+                  actorId INTEGER,
+                  actorName TEXT NOT NULL,
+                  announce BOOLEAN NOT NULL,
+                  payload TEXT NOT NULL)
+                """)
+            try db.create(index: "event_by_subject", on: "event", columns: ["subjectKind", "subjectId"])
+            try db.create(index: "event_by_time", on: "event", columns: ["recordedAt"])
+            try db.alter(table: "timeline_entry") { t in t.add(column: "fact", .text) }
+        }
         return migrator
     }
 
-    /// Runs a write transaction and signals listeners once it has committed.
-    func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let result = try await Self.classifyingFaults { try await writer.write(updates) }
-        changes.signal()
-        return result
+    /// Runs a write transaction that appends the events it returns, in the same transaction, recording who
+    /// acted (from the task's `WriteContext`); once it commits, the feed announces the new head.
+    func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> Written<T>) async throws -> T {
+        let context = WriteContext.current
+        let (value, head) = try await Self.classifyingFaults {
+            try await writer.write { db -> (T, Int64?) in
+                let written = try updates(db)
+                var head: Int64?
+                for group in written.groups {
+                    let acting = group.actor.map { WriteContext(actor: $0, announce: context.announce) } ?? context
+                    head = try Self.append(group.events, context: acting, db) ?? head
+                }
+                return (written.value, head)
+            }
+        }
+        if let head { feed.publish(head) }
+        return value
     }
 
-    /// A write that nobody else needs to hear about (sessions, check results), so the change feed stays quiet.
+    /// A write that changes nothing the event log records (sessions, raw check results).
     func quietWrite<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await Self.classifyingFaults { try await writer.write(updates) }
     }

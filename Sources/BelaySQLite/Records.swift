@@ -178,9 +178,12 @@ struct TimelineEntryRecord: IdentifiedRecord {
     var occurredAt: Date
     var recordedAt: Date
     var text: String
+    /// The flat strings the API shows; entries stored before v6 have only these.
     var details: [String: String]
+    /// The typed fact in `EventCoding`'s JSON (since v6).
+    var fact: String?
 
-    init(_ value: TimelineEntry, incidentId: Int64) {
+    init(_ value: TimelineEntry, incidentId: Int64) throws {
         id = value.id == 0 ? nil : value.id
         self.incidentId = incidentId
         kind = value.kind.rawValue
@@ -188,13 +191,17 @@ struct TimelineEntryRecord: IdentifiedRecord {
         occurredAt = value.occurredAt
         recordedAt = value.recordedAt
         text = value.text
-        details = value.details
+        details = value.fact.details
+        fact = String(decoding: try EventCoding.encoder.encode(value.fact), as: UTF8.self)
     }
 
     func domain() throws -> TimelineEntry {
-        TimelineEntry(
-            id: id ?? 0, incidentID: incidentId, kind: try decode(TimelineKind.self, kind), author: author, occurredAt: occurredAt,
-            recordedAt: recordedAt, text: text, details: details)
+        let typed: TimelineFact =
+            if let fact { try EventCoding.decoder.decode(TimelineFact.self, from: Data(fact.utf8)) } else {
+                TimelineFact(legacyKind: try decode(TimelineKind.self, kind), details: details)
+            }
+        return TimelineEntry(
+            id: id ?? 0, incidentID: incidentId, fact: typed, author: author, occurredAt: occurredAt, recordedAt: recordedAt, text: text)
     }
 }
 
@@ -295,4 +302,38 @@ struct CorruptValue: Error, CustomStringConvertible {
 func decode<T: RawRepresentable>(_ type: T.Type, _ raw: String) throws -> T where T.RawValue == String {
     guard let value = T(rawValue: raw) else { throw CorruptValue(type: String(describing: T.self), value: raw) }
     return value
+}
+
+struct EventRecord: BelayRecord {
+    static let databaseTableName = "event"
+    var sequence: Int64?
+    var recordedAt: Date
+    var type: String
+    var subjectKind: String
+    var subjectId: String
+    var actorKind: String
+    var actorId: Int64?
+    var actorName: String
+    var announce: Bool
+    var payload: String
+
+    init(_ event: DomainEvent, context: WriteContext, at date: Date) throws {
+        sequence = nil
+        recordedAt = date
+        type = event.type
+        subjectKind = event.subject.kind.rawValue
+        subjectId = event.subject.id
+        actorKind = context.actor.kind.rawValue
+        actorId = context.actor.id
+        actorName = context.actor.name
+        announce = context.announce
+        payload = try DomainEvent.encode(event)
+    }
+
+    func domain() throws -> StoredEvent {
+        StoredEvent(
+            sequence: sequence ?? 0, recordedAt: recordedAt,
+            actor: Actor(kind: try decode(Actor.Kind.self, actorKind), id: actorId, name: actorName), announce: announce,
+            event: try DomainEvent.decode(payload))
+    }
 }

@@ -56,6 +56,7 @@ public struct BelayApp {
         IncidentsController(store: store, clock: clock, baseURL: configuration.baseURL).addRoutes(to: api)
         MaintenanceController(store: store, clock: clock).addRoutes(to: api)
         AdminController(store: store, clock: clock).addRoutes(to: api)
+        EventsController(store: store).addRoutes(to: api)
         monitors.addRoutes(to: api)
         IntegrationsController(store: store, clock: clock, baseURL: configuration.baseURL).addRoutes(to: api)
         let changes = ChangesController(store: store, clock: clock, settings: SuspectRanking.Settings(timeZone: configuration.timeZone))

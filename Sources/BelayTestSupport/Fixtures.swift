@@ -1,5 +1,4 @@
 import BelayCore
-import BelaySQLite
 import Foundation
 
 /// Helpers that give each test its own real SQLite database in a fresh temporary folder.
@@ -9,12 +8,6 @@ public enum Fixtures {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
-    }
-
-    /// A database file in a fresh directory, opened exactly as `belay serve` opens it.
-    public static func fileDatabase() throws -> (AppDatabase, URL) {
-        let directory = try temporaryDirectory()
-        return (try AppDatabase.open(directory: directory), directory)
     }
 
     public static func component(_ slug: String, group: String? = nil, dependsOn: [String] = [], at date: Date) -> Component {

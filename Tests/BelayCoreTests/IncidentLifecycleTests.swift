@@ -75,7 +75,7 @@ import Testing
         #expect(incident.milestones.resolvedAt == at)
         #expect(incident.milestones.mitigatedAt == at)
         #expect(incident.updates.last?.affectedComponents == [AffectedComponent(slug: "api", oldStatus: .partialOutage, newStatus: .operational)])
-        #expect(entries.contains { $0.kind == .statusChange && $0.details["to"] == "resolved" })
+        #expect(entries.contains { $0.fact == .statusChanged(from: .investigating, to: .resolved) })
     }
 
     @Test(arguments: [IncidentStatus.investigating, .identified, .monitoring, .resolved])
@@ -108,8 +108,8 @@ import Testing
         #expect(incident.status == .investigating)
         #expect(incident.milestones.resolvedAt == nil)
         #expect(incident.reopenCount == 1)
-        #expect(entries[0].details["reopened"] == "true")
-        #expect(entries[0].details["previousResolvedAt"] == resolvedAt.formatted(.iso8601))
+        #expect(entries[0].fact == .reopened(to: .investigating, previousResolvedAt: resolvedAt))
+        #expect(entries[0].fact.details["previousResolvedAt"] == resolvedAt.formatted(.iso8601))
         #expect(throws: DomainError.self) { try incident.reopen(reason: nil, author: "b", now: now) }
     }
 
@@ -121,8 +121,8 @@ import Testing
         #expect(entries.count == 1)
         #expect(entries[0].occurredAt == real)
         #expect(entries[0].recordedAt == now)
-        #expect(entries[0].details["backdated"] == "true")
-        #expect(entries[0].details["previous"] == now.formatted(.iso8601))
+        #expect(entries[0].fact == .milestoneSet(milestone: .impactStartedAt, at: real, previous: now, backdated: true))
+        #expect(entries[0].fact.details["previous"] == now.formatted(.iso8601))
     }
 
     @Test func milestonesMustStayInOrder() throws {

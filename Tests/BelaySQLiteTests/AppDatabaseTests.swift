@@ -54,7 +54,11 @@ import Testing
         #expect(loaded.updates[0].affectedComponents.count == 2)
         let timeline = try await reopened.timeline(incidentID: declared.id)
         #expect(timeline.first?.kind == .milestone)  // the backdated impact start sorts first, by when it happened
-        #expect(timeline.contains { $0.kind == .statusChange && $0.details["to"] == "identified" })
+        let toIdentified = timeline.contains { entry in
+            if case .statusChanged(_, .identified) = entry.fact { return true }
+            return false
+        }
+        #expect(toIdentified)
         #expect(timeline.map(\.occurredAt) == timeline.map(\.occurredAt).sorted())
     }
 
@@ -138,13 +142,14 @@ import Testing
         await #expect(throws: DomainError.self) { _ = try await database.revokeToken(id: second.id, now: now) }
     }
 
-    @Test func everyCommittedWriteSignalsAndFailedOnesDoNot() async throws {
+    @Test func everyCommittedWriteAnnouncesItsEventAndFailedOnesDoNot() async throws {
         let database = try AppDatabase.inMemory()
-        let start = database.changes.version
+        let start = database.feed.head
         _ = try await database.createComponent(Fixtures.component("api", at: now))
-        #expect(database.changes.version == start + 1)
+        #expect(database.feed.head == start + 1)
         await #expect(throws: DomainError.self) { _ = try await database.createComponent(Fixtures.component("api", at: now)) }
-        #expect(database.changes.version == start + 1)
+        #expect(database.feed.head == start + 1)
+        #expect(try await database.eventHead() == start + 1)
     }
 
     @Test func severityDefinitionsStartWithDefaultsAndCanBeRewritten() async throws {
@@ -173,7 +178,8 @@ import Testing
                     VALUES ('backup', 'heartbeat', '{}', 3600, 10, 1, 1, 'sev2', 0, ?, 'pending', 0, 0, 0, 0, 0)
                     """, arguments: [token])
         }
-        let database = try AppDatabase(queue)
+        let database = AppDatabase(queue)
+        try database.migrate()
         let stored = try await queue.read { db in try Row.fetchOne(db, sql: "SELECT heartbeatToken, heartbeatTokenHash FROM monitor") }
         #expect(stored?["heartbeatToken"] as String? == nil)
         let hash: String? = stored?["heartbeatTokenHash"]

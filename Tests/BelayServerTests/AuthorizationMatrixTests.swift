@@ -51,6 +51,7 @@ import Testing
         "POST /api/v1/maintenance/{id}/updates": .role(.responder), "POST /api/v1/maintenance/{id}/start": .role(.responder),
         "POST /api/v1/maintenance/{id}/complete": .role(.responder), "POST /api/v1/maintenance/{id}/cancel": .role(.responder),
         "GET /api/v1/severities": .role(.viewer), "PUT /api/v1/severities/{level}": .role(.admin),
+        "GET /api/v1/events": .role(.admin),
         "GET /api/v1/tokens": .role(.admin), "POST /api/v1/tokens": .role(.admin), "DELETE /api/v1/tokens/{id}": .role(.admin),
         "GET /api/v1/monitors": .role(.viewer), "POST /api/v1/monitors": .role(.responder), "GET /api/v1/monitors/{id}": .role(.viewer),
         "PATCH /api/v1/monitors/{id}": .role(.responder), "DELETE /api/v1/monitors/{id}": .role(.responder),

@@ -31,16 +31,19 @@ public enum SignalLifecycle {
 
     /// The entry recording that an alert cleared, for an incident already resolved.
     public static func clearedEntry(_ signal: Signal, source: SignalSource, now: Date) -> TimelineEntry {
-        signalEntry(signal, verb: "Resolved", source: source, occurredAt: min(signal.endsAt ?? now, now), now: now)
+        signalEntry(signal, .cleared, source: source, occurredAt: min(signal.endsAt ?? now, now), now: now)
     }
 
-    static func signalEntry(_ signal: Signal, verb: String, source: SignalSource, occurredAt: Date, now: Date) -> TimelineEntry {
-        var details = ["signal": String(signal.id), "dedupKey": signal.dedupKey, "status": signal.status.rawValue, "severity": signal.severity.rawValue]
-        if !signal.components.isEmpty { details["components"] = signal.components.joined(separator: ",") }
-        if let url = signal.links.first?.href { details["link"] = url }
-        return TimelineEntry(
-            kind: .signal, author: source.author, occurredAt: occurredAt, recordedAt: now,
-            text: "\(verb): \(signal.summary)", details: details)
+    static func signalEntry(_ signal: Signal, _ transition: SignalFact.Transition, source: SignalSource, occurredAt: Date, now: Date) -> TimelineEntry {
+        let fact = SignalFact(
+            transition: transition, signalID: signal.id, dedupKey: signal.dedupKey, status: signal.status, severity: signal.severity,
+            components: signal.components, link: signal.links.first?.href)
+        let verb = switch transition {
+        case .fired: "Firing"
+        case .acknowledged: "Acknowledged"
+        case .cleared: "Resolved"
+        }
+        return TimelineEntry(fact: .signal(fact), author: source.author, occurredAt: occurredAt, recordedAt: now, text: "\(verb): \(signal.summary)")
     }
 }
 
@@ -58,10 +61,9 @@ extension Incident {
             createdAt: now, updatedAt: now, autoResolve: true)
         let entries = [
             TimelineEntry(
-                kind: .declared, author: source.author, occurredAt: now, recordedAt: now,
-                text: "Opened \(signal.severity.rawValue) incident from \(source.kind.rawValue) \(source.name)",
-                details: ["severity": signal.severity.rawValue, "status": IncidentStatus.investigating.rawValue, "signal": String(signal.id)]),
-            SignalLifecycle.signalEntry(signal, verb: "Firing", source: source, occurredAt: signal.startsAt, now: now),
+                fact: .declared(severity: signal.severity, status: .investigating, signalID: signal.id), author: source.author,
+                occurredAt: now, recordedAt: now, text: "Opened \(signal.severity.rawValue) incident from \(source.kind.rawValue) \(source.name)"),
+            SignalLifecycle.signalEntry(signal, .fired, source: source, occurredAt: signal.startsAt, now: now),
         ]
         return (incident, entries)
     }
@@ -69,7 +71,7 @@ extension Incident {
     /// A new alert joins this incident: components it names are added, and an incident that was only
     /// being watched goes back to investigating.
     public mutating func join(_ signal: Signal, source: SignalSource, now: Date) throws -> [TimelineEntry] {
-        var entries = [SignalLifecycle.signalEntry(signal, verb: "Firing", source: source, occurredAt: signal.startsAt, now: now)]
+        var entries = [SignalLifecycle.signalEntry(signal, .fired, source: source, occurredAt: signal.startsAt, now: now)]
         let missing = signal.components.filter { impact(on: $0) == nil }
         if !missing.isEmpty {
             let impact = SignalLifecycle.impact(for: signal.severity)
@@ -86,13 +88,13 @@ extension Incident {
 
     /// The sender acknowledged an alert: the incident's acknowledgement milestone, if not yet set.
     public mutating func acknowledge(_ signal: Signal, source: SignalSource, now: Date) -> [TimelineEntry] {
-        var entries = [SignalLifecycle.signalEntry(signal, verb: "Acknowledged", source: source, occurredAt: now, now: now)]
+        var entries = [SignalLifecycle.signalEntry(signal, .acknowledged, source: source, occurredAt: now, now: now)]
         if milestones.acknowledgedAt == nil, let detected = milestones.detectedAt, detected <= now {
             milestones.acknowledgedAt = now
             entries.append(
                 TimelineEntry(
-                    kind: .milestone, author: source.author, occurredAt: now, recordedAt: now,
-                    text: "acknowledgedAt set to \(IncidentLifecycle.iso(now))", details: ["milestone": Milestone.acknowledgedAt.rawValue, "at": IncidentLifecycle.iso(now)]))
+                    fact: .milestoneSet(milestone: .acknowledgedAt, at: now, previous: nil, backdated: false), author: source.author,
+                    occurredAt: now, recordedAt: now, text: "acknowledgedAt set to \(IncidentLifecycle.iso(now))"))
         }
         updatedAt = now
         return entries
@@ -102,14 +104,14 @@ extension Incident {
     /// it mitigated) and the quiet period starts.
     public mutating func clear(_ signal: Signal, activeRemaining: Int, source: SignalSource, now: Date) throws -> [TimelineEntry] {
         let clearedAt = min(signal.endsAt ?? now, now)
-        var entries = [SignalLifecycle.signalEntry(signal, verb: "Resolved", source: source, occurredAt: clearedAt, now: now)]
+        var entries = [SignalLifecycle.signalEntry(signal, .cleared, source: source, occurredAt: clearedAt, now: now)]
         if activeRemaining == 0 && isOpen {
             signalsClearedAt = now
             if status != .monitoring {
                 entries += try changeStatus(to: .monitoring, author: source.author, now: now)
                 entries.append(
                     TimelineEntry(
-                        kind: .note, author: "belay", occurredAt: now, recordedAt: now,
+                        fact: .note, author: "belay", occurredAt: now, recordedAt: now,
                         text: autoResolve && !holdOpen
                             ? "Every signal has cleared; Belay will resolve this incident after the quiet period unless it is held open"
                             : "Every signal has cleared"))
@@ -130,7 +132,7 @@ extension Incident {
         var entries = try changeStatus(to: .resolved, author: "belay", now: now)
         entries.append(
             TimelineEntry(
-                kind: .note, author: "belay", occurredAt: now, recordedAt: now,
+                fact: .note, author: "belay", occurredAt: now, recordedAt: now,
                 text: "Resolved automatically: no signal for \(Durations.describe(policy.quietPeriod))"))
         return entries
     }
@@ -142,9 +144,8 @@ extension Incident {
         updatedAt = now
         return [
             TimelineEntry(
-                kind: .note, author: author, occurredAt: now, recordedAt: now,
-                text: hold ? "Held open: Belay will not resolve this incident by itself" : "Released: Belay may resolve this incident once its signals stay clear",
-                details: ["holdOpen": hold ? "true" : "false"])
+                fact: .holdOpenChanged(hold: hold), author: author, occurredAt: now, recordedAt: now,
+                text: hold ? "Held open: Belay will not resolve this incident by itself" : "Released: Belay may resolve this incident once its signals stay clear")
         ]
     }
 }

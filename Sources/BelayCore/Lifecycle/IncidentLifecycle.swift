@@ -87,9 +87,8 @@ extension Incident {
             impacts: draft.impacts, milestones: milestones, roles: draft.roles, createdAt: now, updatedAt: now)
         var entries = [
             TimelineEntry(
-                kind: .declared, author: author, occurredAt: now, recordedAt: now,
-                text: "Declared \(draft.severity.rawValue) incident, \(draft.status.rawValue)",
-                details: ["severity": draft.severity.rawValue, "status": draft.status.rawValue])
+                fact: .declared(severity: draft.severity, status: draft.status, signalID: nil), author: author, occurredAt: now,
+                recordedAt: now, text: "Declared \(draft.severity.rawValue) incident, \(draft.status.rawValue)")
         ]
         for milestone in Milestone.allCases {
             if let date = milestones[milestone], let given = draft.milestones[milestone], given == date,
@@ -97,9 +96,8 @@ extension Incident {
             {
                 entries.append(
                     TimelineEntry(
-                        kind: .milestone, author: author, occurredAt: date, recordedAt: now,
-                        text: "\(milestone.rawValue) set to \(IncidentLifecycle.iso(date)), backdated at declaration",
-                        details: ["milestone": milestone.rawValue, "at": IncidentLifecycle.iso(date)]))
+                        fact: .milestoneSet(milestone: milestone, at: date, previous: nil, backdated: true), author: author,
+                        occurredAt: date, recordedAt: now, text: "\(milestone.rawValue) set to \(IncidentLifecycle.iso(date)), backdated at declaration"))
             }
         }
         if let message = draft.message {
@@ -109,7 +107,7 @@ extension Incident {
             incident.updates.append(
                 StatusUpdate(status: draft.status, body: message, author: author, createdAt: now, displayAt: now, affectedComponents: affected))
             entries.append(
-                TimelineEntry(kind: .update, author: author, occurredAt: now, recordedAt: now, text: message, details: ["status": draft.status.rawValue]))
+                TimelineEntry(fact: .updatePosted(status: draft.status), author: author, occurredAt: now, recordedAt: now, text: message))
         }
         return (incident, entries)
     }
@@ -144,7 +142,7 @@ extension Incident {
         updates.append(
             StatusUpdate(status: target, body: message, author: author, createdAt: now, displayAt: shownAt, affectedComponents: affected))
         entries.append(
-            TimelineEntry(kind: .update, author: author, occurredAt: shownAt, recordedAt: now, text: message, details: ["status": target.rawValue]))
+            TimelineEntry(fact: .updatePosted(status: target), author: author, occurredAt: shownAt, recordedAt: now, text: message))
         updatedAt = now
         return entries
     }
@@ -173,9 +171,8 @@ extension Incident {
         status = target
         return [
             TimelineEntry(
-                kind: .statusChange, author: author, occurredAt: at, recordedAt: now,
-                text: "Status changed from \(from.rawValue) to \(target.rawValue)",
-                details: ["from": from.rawValue, "to": target.rawValue])
+                fact: .statusChanged(from: from, to: target), author: author, occurredAt: at, recordedAt: now,
+                text: "Status changed from \(from.rawValue) to \(target.rawValue)")
         ]
     }
 
@@ -188,7 +185,8 @@ extension Incident {
             throw DomainError.invalid(field: "status", message: "a reopened incident must be open")
         }
         if let reason { try Validate.text(reason, field: "reason", max: IncidentLifecycle.maxMessage) }
-        let previous = milestones.resolvedAt.map(IncidentLifecycle.iso) ?? ""
+        let previousAt = milestones.resolvedAt
+        let previous = previousAt.map(IncidentLifecycle.iso) ?? ""
         milestones.resolvedAt = nil
         status = target
         reopenCount += 1
@@ -197,8 +195,7 @@ extension Incident {
         if let reason { text += ": \(reason)" }
         return [
             TimelineEntry(
-                kind: .statusChange, author: author, occurredAt: now, recordedAt: now, text: text,
-                details: ["from": "resolved", "to": target.rawValue, "reopened": "true", "previousResolvedAt": previous])
+                fact: .reopened(to: target, previousResolvedAt: previousAt), author: author, occurredAt: now, recordedAt: now, text: text)
         ]
     }
 
@@ -209,9 +206,8 @@ extension Incident {
         updatedAt = now
         return [
             TimelineEntry(
-                kind: .severityChange, author: author, occurredAt: now, recordedAt: now,
-                text: "Severity changed from \(from.rawValue) to \(severity.rawValue)",
-                details: ["from": from.rawValue, "to": severity.rawValue])
+                fact: .severityChanged(from: from, to: severity), author: author, occurredAt: now, recordedAt: now,
+                text: "Severity changed from \(from.rawValue) to \(severity.rawValue)")
         ]
     }
 
@@ -246,9 +242,8 @@ extension Incident {
         var text = "\(milestone.rawValue) set to \(IncidentLifecycle.iso(date))"
         if let previous { text += " (was \(IncidentLifecycle.iso(previous)))" }
         if backdated { text += ", recorded \(Durations.describe(now.timeIntervalSince(date))) after it happened" }
-        var details = ["milestone": milestone.rawValue, "at": IncidentLifecycle.iso(date), "backdated": backdated ? "true" : "false"]
-        if let previous { details["previous"] = IncidentLifecycle.iso(previous) }
-        return [TimelineEntry(kind: .milestone, author: author, occurredAt: date, recordedAt: now, text: text, details: details)]
+        let fact = TimelineFact.milestoneSet(milestone: milestone, at: date, previous: previous, backdated: backdated)
+        return [TimelineEntry(fact: fact, author: author, occurredAt: date, recordedAt: now, text: text)]
     }
 
     /// Assigns (or with nil, clears) a role.
@@ -262,8 +257,7 @@ extension Incident {
         let text = normalized.map { "\($0) is now \(role.rawValue)" } ?? "\(role.rawValue) role cleared"
         return [
             TimelineEntry(
-                kind: .roleChange, author: author, occurredAt: now, recordedAt: now, text: text,
-                details: ["role": role.rawValue, "person": normalized ?? ""])
+                fact: .roleAssigned(role: role, person: normalized), author: author, occurredAt: now, recordedAt: now, text: text)
         ]
     }
 
@@ -273,8 +267,8 @@ extension Incident {
         updatedAt = now
         return [
             TimelineEntry(
-                kind: .visibilityChange, author: author, occurredAt: now, recordedAt: now,
-                text: isPublic ? "Made public" : "Made internal", details: ["public": isPublic ? "true" : "false"])
+                fact: .visibilityChanged(isPublic: isPublic), author: author, occurredAt: now, recordedAt: now,
+                text: isPublic ? "Made public" : "Made internal")
         ]
     }
 
@@ -284,7 +278,7 @@ extension Incident {
         let old = self.title
         self.title = title
         updatedAt = now
-        return [TimelineEntry(kind: .note, author: author, occurredAt: now, recordedAt: now, text: "Renamed from \"\(old)\"", details: ["previousTitle": old])]
+        return [TimelineEntry(fact: .renamed(previousTitle: old), author: author, occurredAt: now, recordedAt: now, text: "Renamed from \"\(old)\"")]
     }
 
     /// A free-text note on the timeline; `occurredAt` may be in the past when writing up what happened.
@@ -292,12 +286,12 @@ extension Incident {
         try Validate.text(text, field: "text", max: IncidentLifecycle.maxMessage)
         let at = occurredAt ?? now
         try IncidentLifecycle.checkNotFuture(at, field: "occurredAt", now: now)
-        return TimelineEntry(incidentID: id, kind: .note, author: author, occurredAt: at, recordedAt: now, text: text)
+        return TimelineEntry(incidentID: id, fact: .note, author: author, occurredAt: at, recordedAt: now, text: text)
     }
 
     private func impactEntry(_ changes: [AffectedComponent], author: String, now: Date) -> TimelineEntry {
         let text = changes.map { "\($0.slug): \($0.oldStatus.rawValue) → \($0.newStatus.rawValue)" }.joined(separator: ", ")
-        return TimelineEntry(kind: .impactChange, author: author, occurredAt: now, recordedAt: now, text: "Impact changed: \(text)")
+        return TimelineEntry(fact: .impactChanged(changes: changes), author: author, occurredAt: now, recordedAt: now, text: "Impact changed: \(text)")
     }
 
     static func componentChanges(from old: [ComponentImpact], to new: [ComponentImpact]) -> [AffectedComponent] {

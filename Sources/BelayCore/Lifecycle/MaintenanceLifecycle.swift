@@ -75,3 +75,24 @@ extension MaintenanceWindow {
         }
     }
 }
+
+extension MaintenanceWindow {
+    /// The events recording a change from `before` to `after`: a new status, each new update (id 0), and an
+    /// edit of anything else people see.
+    public static func events(from before: MaintenanceWindow, to after: MaintenanceWindow) -> [DomainEvent] {
+        var events: [DomainEvent] = []
+        if before.status != after.status {
+            events.append(.maintenanceStatusChanged(id: after.id, from: before.status, to: after.status))
+        }
+        var edited = before
+        edited.status = after.status
+        edited.updates = after.updates
+        edited.updatedAt = after.updatedAt
+        if edited != after { events.append(.maintenanceEdited(id: after.id)) }
+        let known = Set(before.updates.map(\.id))
+        for update in after.updates where update.id == 0 || !known.contains(update.id) {
+            events.append(.maintenanceUpdatePosted(id: after.id, status: update.status))
+        }
+        return events
+    }
+}

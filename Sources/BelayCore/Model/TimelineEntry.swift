@@ -20,27 +20,26 @@ public enum TimelineKind: String, Codable, Sendable, CaseIterable {
 public struct TimelineEntry: Codable, Sendable, Equatable {
     public var id: Int64
     public var incidentID: Int64
-    public var kind: TimelineKind
+    /// What happened, typed; `text` is the same for people.
+    public var fact: TimelineFact
     public var author: String
     public var occurredAt: Date
     public var recordedAt: Date
     public var text: String
-    /// Structured facts about the entry (e.g. from/to of a status change), for machines.
-    public var details: [String: String]
 
     public init(
-        id: Int64 = 0, incidentID: Int64 = 0, kind: TimelineKind, author: String, occurredAt: Date, recordedAt: Date,
-        text: String, details: [String: String] = [:]
+        id: Int64 = 0, incidentID: Int64 = 0, fact: TimelineFact, author: String, occurredAt: Date, recordedAt: Date, text: String
     ) {
         self.id = id
         self.incidentID = incidentID
-        self.kind = kind
+        self.fact = fact
         self.author = author
         self.occurredAt = occurredAt
         self.recordedAt = recordedAt
         self.text = text
-        self.details = details
     }
+
+    public var kind: TimelineKind { fact.kind }
 
     /// True when the entry was recorded noticeably later than it happened.
     public var isBackdated: Bool { recordedAt.timeIntervalSince(occurredAt) > IncidentLifecycle.backdateTolerance }

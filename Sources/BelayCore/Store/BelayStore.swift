@@ -1,16 +1,16 @@
 import Foundation
 
-/// What the domain needs from storage. Each write is one transaction: it either happens whole or,
-/// when the closure or a check throws, leaves the data exactly as it was.
-public protocol BelayStore: AccountStore, DetectStore, ChangeStore {
-    /// Signals after every committed write, so derived views (the status page) can rebuild.
-    var changes: ChangeSignal { get }
+/// What the domain needs from storage: the composition of the narrow stores, used only where the app is
+/// wired together. Each consumer depends on the protocols it uses. Each write is one transaction: it either
+/// happens whole, with its events appended to the log, or, when the closure or a check throws, leaves the
+/// data exactly as it was.
+public protocol BelayStore: AccountStore, TokenStore, ComponentStore, IncidentStore, MaintenanceStore, DetectStore, ChangeStore, EventStore {}
 
-    // MARK: Severity definitions
+/// Severity definitions, components and the links between them.
+public protocol ComponentStore: Sendable {
     func severityDefinitions() async throws -> [SeverityDefinition]
     func saveSeverityDefinition(_ definition: SeverityDefinition) async throws
 
-    // MARK: Components
     func components() async throws -> [Component]
     func component(slug: String) async throws -> Component?
     func createComponent(_ component: Component) async throws -> Component
@@ -18,8 +18,9 @@ public protocol BelayStore: AccountStore, DetectStore, ChangeStore {
     func updateComponent(slug: String, _ change: @escaping @Sendable (inout Component) throws -> Void) async throws -> Component
     /// Deletes a component that no other component depends on and no incident or maintenance names.
     func deleteComponent(slug: String) async throws
+}
 
-    // MARK: Incidents
+public protocol IncidentStore: Sendable {
     func incidents(_ query: IncidentQuery) async throws -> [Incident]
     func incident(id: Int64) async throws -> Incident?
     func declareIncident(_ draft: IncidentDraft, author: String, now: Date) async throws -> (Incident, [TimelineEntry])
@@ -29,15 +30,17 @@ public protocol BelayStore: AccountStore, DetectStore, ChangeStore {
         id: Int64, _ change: @escaping @Sendable (inout Incident, _ knownComponents: Set<String>) throws -> [TimelineEntry]
     ) async throws -> (Incident, [TimelineEntry])
     func timeline(incidentID: Int64) async throws -> [TimelineEntry]
+}
 
-    // MARK: Maintenance
+public protocol MaintenanceStore: Sendable {
     func maintenances(_ query: MaintenanceQuery) async throws -> [MaintenanceWindow]
     func maintenance(id: Int64) async throws -> MaintenanceWindow?
     func scheduleMaintenance(_ draft: MaintenanceDraft, author: String, now: Date) async throws -> MaintenanceWindow
     /// Loads the window, applies `change` (new updates are those appended with id 0) and saves it.
     func updateMaintenance(id: Int64, _ change: @escaping @Sendable (inout MaintenanceWindow) throws -> Void) async throws -> MaintenanceWindow
+}
 
-    // MARK: API tokens
+public protocol TokenStore: Sendable {
     func createToken(_ token: APIToken) async throws -> APIToken
     func token(hash: String) async throws -> APIToken?
     func tokens() async throws -> [APIToken]
@@ -71,7 +74,7 @@ public struct MaintenanceQuery: Sendable, Equatable {
     }
 }
 
-extension BelayStore {
+extension ComponentStore where Self: IncidentStore & MaintenanceStore {
     /// Every component's status at `now`, derived from the open incidents and the maintenance in force.
     public func componentStatuses(at now: Date) async throws -> [String: ComponentStatus] {
         ServiceStatus.componentStatuses(
@@ -80,7 +83,7 @@ extension BelayStore {
     }
 }
 
-extension BelayStore {
+extension IncidentStore {
     /// Holds an incident open, so Belay does not resolve it by itself (or releases it).
     public func setHoldOpen(incidentID: Int64, hold: Bool, author: String, now: Date) async throws -> Incident {
         try await updateIncident(id: incidentID) { incident, _ in incident.setHoldOpen(hold, author: author, now: now) }.0

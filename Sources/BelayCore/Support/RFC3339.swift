@@ -74,4 +74,9 @@ public enum RFC3339 {
             return Date(timeIntervalSince1970: Double(seconds) + fraction)
         }
     }
+
+    /// Formats a date in UTC with milliseconds (`2026-11-21T16:21:00.250Z`), which `parse` reads back.
+    public static func format(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
 }

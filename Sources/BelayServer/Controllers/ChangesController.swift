@@ -68,11 +68,14 @@ struct ChangesController {
 
     @Sendable func webhook(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Change> {
         let key = try context.parameters.require("id")
-        guard let integration = try await store.integrations().first(where: { $0.keyHash == TokenSecrets.hash(key) && $0.isEnabled }) else {
+        // The key's hash is indexed: one lookup, whatever the number of integrations.
+        guard let integration = try await store.integration(keyHash: TokenSecrets.hash(key)), integration.isEnabled else {
             throw APIError.notFound("no enabled integration has this key")
         }
         let input = try await request.decode(as: ChangeInput.self, context: context)
-        let change = try await store.recordChange(Self.change(from: input, author: integration.name, now: clock.now))
+        let change = try await WriteContext.acting(as: .integration(id: integration.id, name: integration.name)) {
+            try await store.recordChange(Self.change(from: input, author: integration.name, now: clock.now))
+        }
         return EditedResponse(status: .created, response: change)
     }
 

@@ -196,7 +196,7 @@ struct TimelineEntryDTO: Codable {
         recordedAt = entry.recordedAt
         isBackdated = entry.isBackdated
         text = entry.text
-        details = entry.details
+        details = entry.fact.details
     }
 }
 

@@ -46,6 +46,7 @@ struct TokenAuthenticator: RouterMiddleware {
         }
         var context = context
         context.token = token
-        return try await next(request, context)
+        // Every event this request writes records the token as its actor.
+        return try await WriteContext.acting(as: .token(id: token.id, name: token.name)) { try await next(request, context) }
     }
 }

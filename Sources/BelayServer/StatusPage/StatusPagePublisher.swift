@@ -35,7 +35,8 @@ public actor StatusPagePublisher: Service {
 
     /// Reads the public data and replaces the snapshot. Safe to call at any time; calls are serialised.
     public func rebuild() async throws {
-        let version = store.changes.version
+        // The log's head names the data this snapshot shows (events committed later trigger another build).
+        let version = UInt64(clamping: try await store.eventHead())
         let now = clock.now
         let since = now.addingTimeInterval(-Double(configuration.historyDays) * 86400)
         let components = try await store.components().filter(\.isPublic)
@@ -68,7 +69,7 @@ public actor StatusPagePublisher: Service {
 
     public func run() async throws {
         // Subscribe before the first build so a write landing during it still triggers a rebuild.
-        let changes = store.changes.stream()
+        let changes = store.feed.committed()
         try await rebuild()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {

@@ -200,7 +200,7 @@ struct WarRoomController {
         let id = try context.resourceID("incident")
         guard try await store.incident(id: id) != nil else { throw DomainError.notFound(what: "incident", id: String(id)) }
         let store = self.store
-        let changes = store.changes.stream()
+        let changes = store.feed.committed()
         let sessionHash = context.session?.tokenHash
         let clock = self.clock
         let configuration = self.configuration

@@ -24,7 +24,9 @@ struct WebAuthenticator: RouterMiddleware {
                 context.session = session
             }
         }
-        return try await next(request, context)
+        guard let user = context.user else { return try await next(request, context) }
+        // Every event this request writes records the signed-in person as its actor.
+        return try await WriteContext.acting(as: .user(id: user.id, name: user.name)) { [context] in try await next(request, context) }
     }
 }
 

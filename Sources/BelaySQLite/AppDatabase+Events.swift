@@ -1,0 +1,68 @@
+import BelayCore
+import Foundation
+import GRDB
+
+/// What a write transaction returns: its value and the events it appends to the log.
+struct Written<T: Sendable>: Sendable {
+    var value: T
+    var groups: [EventGroup]
+
+    init(_ value: T, _ events: [DomainEvent]) {
+        self.value = value
+        self.groups = [EventGroup(actor: nil, events: events)]
+    }
+
+    init(_ value: T, groups: [EventGroup]) {
+        self.value = value
+        self.groups = groups
+    }
+}
+
+/// Events caused by one actor; `nil` means the task's own (`WriteContext.current`).
+struct EventGroup: Sendable {
+    var actor: Actor?
+    var events: [DomainEvent]
+}
+
+extension Written where T == Void {
+    init(_ events: [DomainEvent]) { self.init((), events) }
+}
+
+extension AppDatabase: EventStore {
+    /// Appends `events` inside the current transaction; returns the sequence of the last one (nil for none).
+    static func append(_ events: [DomainEvent], context: WriteContext, _ db: Database) throws -> Int64? {
+        guard !events.isEmpty else { return nil }
+        let now = Date()
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO event (recordedAt, type, subjectKind, subjectId, actorKind, actorId, actorName, announce, payload)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for event in events {
+            let r = try EventRecord(event, context: context, at: now)
+            try statement.execute(arguments: [
+                r.recordedAt.timeIntervalSince1970, r.type, r.subjectKind, r.subjectId, r.actorKind, r.actorId, r.actorName, r.announce, r.payload,
+            ])
+        }
+        return db.lastInsertedRowID
+    }
+
+    public func events(after: Int64, limit: Int) async throws -> [StoredEvent] {
+        try await read { db in
+            try EventRecord.filter(Column("sequence") > after).order(Column("sequence")).limit(max(0, limit)).fetchAll(db).map { try $0.domain() }
+        }
+    }
+
+    public func eventHead() async throws -> Int64 {
+        try await read { db in
+            // The AUTOINCREMENT counter survives pruning, so the head stays where it was when the log is empty.
+            try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'event'") ?? 0
+        }
+    }
+
+    public func pruneEvents(before: Date) async throws -> Int {
+        try await quietWrite { db in
+            try db.execute(sql: "DELETE FROM event WHERE recordedAt < ?", arguments: [before.timeIntervalSince1970])
+            return db.changesCount
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import BelayCore
+import Foundation
+import Testing
+
+/// The domain rules a store applies from Core: the contracts prove each backend asks them.
+extension StoreContract {
+    static let rules: [StoreContract] = [
+        StoreContract("the dependency map refuses cycles, clashes and removing what others depend on") { store in
+            _ = try await store.createComponent(ContractFixtures.component("db"))
+            _ = try await store.createComponent(ContractFixtures.component("api", dependsOn: ["db"]))
+            await #expect(throws: DomainError.self) { _ = try await store.createComponent(ContractFixtures.component("api")) }
+            await #expect(throws: DomainError.self) { _ = try await store.updateComponent(slug: "db") { $0.dependsOn = ["api"] } }
+            await #expect(throws: DomainError.self) { try await store.deleteComponent(slug: "db") }
+            _ = try await store.saveNode(MapNode(slug: "vpc", name: "VPC", kind: .network))
+            await #expect(throws: DomainError.self) { _ = try await store.saveNode(MapNode(slug: "api", name: "API", kind: .network)) }
+            await #expect(throws: DomainError.self) {
+                _ = try await store.saveNode(MapNode(slug: "vpc", name: "VPC", kind: .network, dependsOn: ["vpc"]))
+            }
+            #expect(try await store.components().map(\.slug).sorted() == ["api", "db"])
+        },
+        StoreContract("the last admin token and the last admin user cannot be taken away") { store in
+            let token = try await store.createToken(APIToken(name: "root", role: .admin, tokenHash: "h1", createdAt: ContractFixtures.now))
+            await #expect(throws: DomainError.self) { _ = try await store.revokeToken(id: token.id, now: ContractFixtures.now) }
+            let second = try await store.createToken(APIToken(name: "spare", role: .admin, tokenHash: "h2", createdAt: ContractFixtures.now))
+            _ = try await store.revokeToken(id: token.id, now: ContractFixtures.now)
+            await #expect(throws: DomainError.self) { _ = try await store.revokeToken(id: second.id, now: ContractFixtures.now) }
+
+            let admin = try await store.createUser(
+                User(name: "Dana", email: "dana@example.com", role: .admin, createdAt: ContractFixtures.now, updatedAt: ContractFixtures.now))
+            await #expect(throws: DomainError.self) {
+                _ = try await store.updateUser(id: admin.id, keepingSession: nil) { $0.role = .viewer }
+            }
+            #expect(try await store.user(id: admin.id)?.role == .admin)
+        },
+    ]
+}
