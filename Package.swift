@@ -118,6 +118,7 @@ let package = Package(
             dependencies: [
                 "BelayServer", "BelayFormats", "BelaySQLite", "BelayTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "CompressNIO", package: "compress-nio"),
             ],
             resources: [.copy("Fixtures")]

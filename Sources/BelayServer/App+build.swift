@@ -13,7 +13,8 @@ public struct BelayApp {
     public let statusPage: StatusPagePublisher
     public let scheduler: MonitorScheduler
     let boundPort: BoundPort
-    public let autoResolver: any Service
+    public let timedJobs: any Service
+    public let ingest: IngestQueue
     public let configuration: ServerConfiguration
 
     /// Wires the store, the controllers and the status page together.
@@ -79,7 +80,10 @@ public struct BelayApp {
 
         return BelayApp(
             router: router, statusPage: publisher, scheduler: scheduler, boundPort: boundPort,
-            autoResolver: AutoResolver(store: store, clock: clock, policy: configuration.signalPolicy, logger: logger), configuration: configuration)
+            timedJobs: TimedJobs(
+                store: store, clock: clock, policy: configuration.signalPolicy, eventRetention: configuration.eventRetention, logger: logger),
+            ingest: ingest,
+            configuration: configuration)
     }
 
     /// The HTTP application with the status page publisher running beside it. `onListening` gets the
@@ -92,7 +96,9 @@ public struct BelayApp {
             responder: PublicFastPath(box: statusPage.box, next: router.buildResponder()),
             server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(counter: counter, bodyTimeout: bodyTimeout)], idleTimeout: idle)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Belay"),
-            services: [statusPage, scheduler, autoResolver],
+            // Services stop in reverse order after the server has finished its requests; the ingest queue
+            // is first here, so it is the last to stop and commits every delivery a request accepted.
+            services: [ingest, statusPage, scheduler, timedJobs],
             onServerRunning: { [boundPort] channel in
                 let port = channel.localAddress?.port ?? 0
                 boundPort.set(port)

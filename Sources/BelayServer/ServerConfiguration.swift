@@ -59,6 +59,8 @@ public struct ServerConfiguration: Sendable {
     public var monitorConcurrency = 256
     /// How long raw monitor results are kept.
     public var resultRetention: TimeInterval = 7 * 86400
+    /// How long the event log keeps events (consumers that follow it must read within this time).
+    public var eventRetention: TimeInterval = 365 * 86400
     /// Comma-separated CIDRs monitors may reach even if denied by default, and CIDRs always denied.
     public var egressAllow = ""
     public var egressDeny = ""

@@ -55,6 +55,13 @@ extension MaintenanceWindow {
         updates.append(MaintenanceUpdate(status: target, body: body, author: author, createdAt: now))
     }
 
+    /// Stores the status the schedule has moved a self-moving window to. Nothing people see changes (the
+    /// page already derives it); the stored status, and so the event log, catch up with the clock.
+    public mutating func followSchedule(at now: Date) {
+        guard autoTransitions else { return }
+        status = effectiveStatus(at: now)
+    }
+
     /// A message about the window without changing its status.
     public mutating func postUpdate(message: String, author: String, now: Date) throws {
         try Validate.text(message, field: "message", max: IncidentLifecycle.maxMessage)
@@ -81,7 +88,11 @@ extension MaintenanceWindow {
     /// edit of anything else people see.
     public static func events(from before: MaintenanceWindow, to after: MaintenanceWindow) -> [DomainEvent] {
         var events: [DomainEvent] = []
-        if before.status != after.status {
+        if before.status == .scheduled && after.status == .completed {
+            // A window that ran its whole course between two looks at the clock still started first.
+            events.append(.maintenanceStatusChanged(id: after.id, from: .scheduled, to: .inProgress))
+            events.append(.maintenanceStatusChanged(id: after.id, from: .inProgress, to: .completed))
+        } else if before.status != after.status {
             events.append(.maintenanceStatusChanged(id: after.id, from: before.status, to: after.status))
         }
         var edited = before

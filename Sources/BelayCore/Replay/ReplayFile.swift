@@ -54,10 +54,26 @@ public struct ReplayFile: Decodable, Sendable {
         public var impact: Impact?
     }
 
+    /// What a replay event does; `type` in the file.
+    public enum EventType: String, Decodable, Sendable, CaseIterable {
+        case signal, declare, acknowledge, update, note, milestone
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let value = EventType(rawValue: text) else {
+                throw DecodingError.dataCorruptedError(
+                    in: container,
+                    debugDescription: "unknown event type '\(text.prefix(40))' (expected one of \(EventType.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            self = value
+        }
+    }
+
     /// One thing that happened, at `at`. `type` says which fields matter (see docs/replay.md).
     public struct Event: Decodable, Sendable {
         public var at: Date
-        public var type: String
+        public var type: EventType
         public var incident: String?
         // signal
         public var source: String?

@@ -54,10 +54,14 @@ public struct ReplayRunner {
         self.reuseExistingMap = reuseExistingMap
     }
 
+    /// Replays `file`. Its events describe the past: they are logged, never announced to anyone.
     public func run(_ file: ReplayFile) async throws -> ReplayResult {
+        try await WriteContext.unannounced { try await play(file) }
+    }
+
+    private func play(_ file: ReplayFile) async throws -> ReplayResult {
         // The map: nodes in dependency order, then components in dependency order.
         let existing = Set(try await store.dependencyMap().entries.keys)
-        let lastIncidentBefore = try await store.incidents(IncidentQuery(limit: 1)).first?.id ?? 0
         var pendingNodes = (file.nodes ?? []).filter { !(reuseExistingMap && existing.contains($0.slug)) }
         while !pendingNodes.isEmpty {
             let known = Set(try await store.dependencyMap().entries.keys)
@@ -108,6 +112,8 @@ public struct ReplayRunner {
         }
 
         var incidents: [String: Int64] = [:]
+        // Every incident this replay opened, in order, whether declared or opened by a signal.
+        var created: [Int64] = []
         var sources: [String: Integration] = [:]
         var last = start
         // Time order; events at the same moment keep their order in the file.
@@ -124,7 +130,7 @@ public struct ReplayRunner {
             }
             let author = self.author
             switch event.type {
-            case "signal":
+            case .signal:
                 let name = event.source ?? "monitoring"
                 var integration = sources[name]
                 if integration == nil {
@@ -142,19 +148,22 @@ public struct ReplayRunner {
                     severity: event.severity, source: name, startsAt: event.impactStartedAt ?? now, endsAt: event.action == .resolve ? now : nil)
                 let results = try await store.ingest([IngestBatch(origin: .source(source), events: [signal])], policy: SignalPolicy(), now: now)
                 let receipts = try results[0].get()
+                for receipt in receipts where receipt.effect == .openedIncident { if let id = receipt.incidentID { created.append(id) } }
                 if let key = event.incident, let id = receipts.first?.incidentID, incidents[key] == nil { incidents[key] = id }
-            case "declare":
+            case .declare:
                 guard let key = event.incident else { throw DomainError.invalid(field: field, message: "a declare needs an incident key") }
                 let draft = IncidentDraft(
                     title: event.title ?? key, severity: event.severity.flatMap(Severity.init(rawValue:)) ?? .sev2, isPublic: event.public ?? true,
                     impacts: (event.components ?? []).map { ComponentImpact(slug: $0.slug, impact: $0.impact ?? .majorOutage) }, message: event.message,
                     milestones: Milestones(impactStartedAt: event.impactStartedAt))
-                incidents[key] = try await store.declareIncident(draft, author: author, now: now).0.id
-            case "acknowledge":
+                let id = try await store.declareIncident(draft, author: author, now: now).0.id
+                incidents[key] = id
+                created.append(id)
+            case .acknowledge:
                 _ = try await store.updateIncident(id: try incidentID()) { incident, _ in
                     incident.milestones.acknowledgedAt == nil ? try incident.setMilestone(.acknowledgedAt, to: now, author: author, now: now) : []
                 }
-            case "update":
+            case .update:
                 let message = event.message ?? ""
                 _ = try await store.updateIncident(id: try incidentID()) { incident, known in
                     // A status-page update is public unless the event says otherwise.
@@ -162,23 +171,22 @@ public struct ReplayRunner {
                     entries += try incident.postUpdate(status: event.status, message: message, knownComponents: known, author: author, now: now)
                     return entries
                 }
-            case "note":
+            case .note:
                 let text = event.text ?? event.message ?? ""
                 _ = try await store.updateIncident(id: try incidentID()) { incident, _ in [try incident.note(text, occurredAt: now, author: author, now: now)] }
-            case "milestone":
+            case .milestone:
                 guard let milestone = event.milestone, let value = event.value else {
                     throw DomainError.invalid(field: field, message: "a milestone event needs milestone and value")
                 }
                 _ = try await store.updateIncident(id: try incidentID()) { incident, _ in try incident.setMilestone(milestone, to: value, author: author, now: now) }
-            default:
-                throw DomainError.invalid(field: "\(field).type", message: "unknown event type '\(event.type.prefix(40))'")
             }
         }
 
         let zone = file.timezone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
         var result: [ReplayIncident] = []
         // Only the incidents this replay made (the directory may hold earlier replays too).
-        for incident in try await store.incidents(IncidentQuery()).sorted(by: { $0.id < $1.id }) where incident.id > lastIncidentBefore {
+        for id in created {
+            guard let incident = try await store.incident(id: id) else { continue }
             let report = try await store.suspects(incidentID: incident.id, now: last, settings: SuspectRanking.Settings(timeZone: zone))
             result.append(
                 ReplayIncident(

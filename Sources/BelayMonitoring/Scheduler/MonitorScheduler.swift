@@ -114,8 +114,9 @@ public final class MonitorScheduler: Service, Sendable {
     }
 
     public func run() async throws {
-        // Graceful shutdown stops the loops at once; checks still running are not waited for (each has its
-        // own timeout), but every result already in hand is written before returning.
+        // Every check is a child of this group, so none outlives the scheduler. Graceful shutdown cancels the
+        // loops and the checks still running (each also bounded by its own timeout); every result already in
+        // hand is written before returning.
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.flushLoop() }
@@ -123,7 +124,7 @@ public final class MonitorScheduler: Service, Sendable {
                     if self.state.withLock({ $0.needsReload }) { await self.reload() }
                     let (due, wait) = self.takeDue()
                     for (monitor, lateMs) in due {
-                        Task { await self.runCheck(monitor, lateMs: lateMs) }
+                        group.addTask { await self.runCheck(monitor, lateMs: lateMs) }
                     }
                     try? await Task.sleep(for: min(wait, .milliseconds(250)))
                 }

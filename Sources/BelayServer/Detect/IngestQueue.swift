@@ -1,11 +1,16 @@
 import BelayCore
 import Foundation
+import ServiceLifecycle
 
 /// Commits deliveries to disk before anyone is told they were accepted, sharing one transaction among
 /// every delivery waiting at the time (group commit). Each delivery has its own savepoint in that
 /// transaction, so a bad one never spoils the others. When too many events wait, new deliveries are
 /// refused at once with `Overloaded`, which the API answers 503 with Retry-After.
-public actor IngestQueue {
+///
+/// A `Service`: its `run` is the one task that commits. On graceful shutdown (which reaches it after the
+/// HTTP server has finished its requests, as services stop in reverse order) it refuses new deliveries and
+/// commits every one it accepted before returning, so no sender that was told 2xx loses its events.
+public actor IngestQueue: Service {
     public struct Overloaded: Error {
         public var retryAfterSeconds: Int
     }
@@ -17,50 +22,64 @@ public actor IngestQueue {
     private let maxPendingEvents: Int
     private var pending: [(batch: IngestBatch, continuation: CheckedContinuation<Result<[SignalReceipt], DomainError>, any Error>)] = []
     private var pendingEvents = 0
-    private var draining = false
+    private var committingEvents = 0
+    private var closed = false
+    private let wake: AsyncStream<Void>.Continuation
+    private let wakes: AsyncStream<Void>
 
     public init(maxPendingEvents: Int, commit: @escaping Commit) {
         self.commit = commit
         self.maxPendingEvents = maxPendingEvents
+        (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
-    public init(store: any BelayStore, clock: any WallClock, policy: SignalPolicy, maxPendingEvents: Int) {
+    public init(store: any DetectStore, clock: any WallClock, policy: SignalPolicy, maxPendingEvents: Int) {
         self.init(maxPendingEvents: maxPendingEvents) { batches in try await store.ingest(batches, policy: policy, now: clock.now) }
     }
 
-    /// Non-nil when the queue is full, so a delivery can be refused before its body is read.
+    /// Non-nil when the queue is full or shutting down, so a delivery can be refused before its body is read.
     public func overloaded() -> Overloaded? {
-        pendingEvents >= maxPendingEvents ? Overloaded(retryAfterSeconds: 1) : nil
+        closed || pendingEvents + committingEvents >= maxPendingEvents ? Overloaded(retryAfterSeconds: 1) : nil
     }
+
+    /// Events accepted and not yet committed (waiting, or in the transaction now running).
+    public func waitingEvents() -> Int { pendingEvents + committingEvents }
 
     /// Waits until the batch is committed (or refused) and returns what became of its events.
     public func submit(_ batch: IngestBatch) async throws -> Result<[SignalReceipt], DomainError> {
+        guard !closed else { throw Overloaded(retryAfterSeconds: 1) }
+        let waiting = pendingEvents + committingEvents
         // One delivery larger than the limit is still taken when nothing else waits.
-        if pendingEvents > 0 && pendingEvents + batch.events.count > maxPendingEvents {
+        if waiting > 0 && waiting + batch.events.count > maxPendingEvents {
             throw Overloaded(retryAfterSeconds: 1)
         }
         return try await withCheckedThrowingContinuation { continuation in
             pending.append((batch, continuation))
             pendingEvents += batch.events.count
-            if !draining {
-                draining = true
-                Task { await self.drain() }
-            }
+            wake.yield()
         }
+    }
+
+    public func run() async throws {
+        for await _ in wakes.cancelOnGracefulShutdown() { await drain() }
+        closed = true
+        await drain()
     }
 
     private func drain() async {
         while !pending.isEmpty {
             let work = pending
             pending.removeAll(keepingCapacity: true)
+            let events = work.reduce(0) { $0 + $1.batch.events.count }
+            pendingEvents -= events
+            committingEvents += events
             do {
                 let results = try await commit(work.map(\.batch))
                 for (item, result) in zip(work, results) { item.continuation.resume(returning: result) }
             } catch {
                 for item in work { item.continuation.resume(throwing: error) }
             }
-            pendingEvents -= work.reduce(0) { $0 + $1.batch.events.count }
+            committingEvents -= events
         }
-        draining = false
     }
 }

@@ -1,0 +1,62 @@
+import BelayCore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// The work the clock alone starts: resolving incidents whose signals stayed clear through the quiet
+/// period, recording maintenance windows that started or ended on schedule (so the event log says so),
+/// and pruning events older than their retention.
+struct TimedJobs: Service {
+    let store: any IncidentStore & MaintenanceStore & DetectStore & EventStore
+    let clock: any WallClock
+    let policy: SignalPolicy
+    let eventRetention: TimeInterval
+    let logger: Logger
+
+    /// Sweeps often enough that a resolution comes at most a tenth of the quiet period late (1-30 s).
+    var sweepInterval: Duration { .milliseconds(Int64(min(30_000, max(1000, policy.quietPeriod * 100)))) }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var lastPrune: Date?
+            // The first sweep looks a month back, so windows that moved while Belay was down are recorded too.
+            var scheduleSince = clock.now.addingTimeInterval(-MaintenanceWindow.maxDuration)
+            while !Task.isCancelled {
+                let now = clock.now
+                await job("resolve quiet incidents") {
+                    let resolved = try await store.autoResolveIncidents(policy: policy, now: now)
+                    if !resolved.isEmpty { logger.info("resolved quiet incidents", metadata: ["incidents": "\(resolved)"]) }
+                }
+                await job("follow the maintenance schedule") {
+                    try await followSchedule(since: scheduleSince, now: now)
+                    scheduleSince = now.addingTimeInterval(-86400)
+                }
+                if lastPrune.map({ now.timeIntervalSince($0) >= 3600 }) ?? true {
+                    lastPrune = now
+                    await job("prune old events") {
+                        let removed = try await store.pruneEvents(before: now.addingTimeInterval(-eventRetention))
+                        if removed > 0 { logger.info("pruned old events", metadata: ["events": "\(removed)"]) }
+                    }
+                }
+                try? await Task.sleep(for: sweepInterval)
+            }
+        }
+    }
+
+    /// Stores the status the schedule gave each window that moves by itself.
+    func followSchedule(since: Date, now: Date) async throws {
+        for window in try await store.maintenances(MaintenanceQuery(endingAfter: since))
+        where window.autoTransitions && window.effectiveStatus(at: now) != window.status {
+            _ = try await store.updateMaintenance(id: window.id) { $0.followSchedule(at: now) }
+        }
+    }
+
+    private func job(_ name: String, _ work: () async throws -> Void) async {
+        do {
+            try await work()
+        } catch is CancellationError {
+        } catch {
+            logger.error("could not \(name)", metadata: ["error": "\(error)"])
+        }
+    }
+}
