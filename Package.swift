@@ -3,7 +3,8 @@ import PackageDescription
 
 let package = Package(
     name: "belay",
-    platforms: [.macOS(.v14)],
+    // Synchronization.Mutex needs macOS 15; Linux has no minimum here.
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "belay", targets: ["belay"]),
     ],

@@ -185,6 +185,15 @@ extension AppDatabase: AccountStore {
         }
     }
 
+    public func inviteUser(_ user: User, tokenHash: String, expiresAt: Date) async throws -> (User, Invitation) {
+        try await write { db in
+            let created = try Self.insertUser(user, db)
+            var record = InvitationRecord(Invitation(tokenHash: tokenHash, userID: created.id, createdAt: user.createdAt, expiresAt: expiresAt))
+            try record.insert(db)
+            return Written((created, record.domain()), [.userCreated(id: created.id, role: created.role)])
+        }
+    }
+
     public func invitation(tokenHash: String) async throws -> Invitation? {
         try await read { db in try InvitationRecord.filter(Column("tokenHash") == tokenHash).fetchOne(db)?.domain() }
     }

@@ -88,6 +88,14 @@ import Testing
         #expect(incident == before)
     }
 
+    @Test func transitionsDependOnBothEnds() {
+        for from in IncidentStatus.allCases {
+            for to in IncidentStatus.allCases {
+                #expect(IncidentLifecycle.canTransition(from: from, to: to) == (from.isOpen && from != to), "\(from) -> \(to)")
+            }
+        }
+    }
+
     @Test func invalidTransitionIsAConflictNamedInvalidTransition() throws {
         var incident = try declared()
         _ = try incident.changeStatus(to: .resolved, author: "a", now: now)

@@ -27,11 +27,17 @@ extension BelayStore {
     /// Ranked suspect changes for an incident, from the changes in its lookback window.
     public func suspects(incidentID: Int64, now: Date, settings: SuspectRanking.Settings = .init()) async throws -> SuspectReport {
         guard let incident = try await incident(id: incidentID) else { throw DomainError.notFound(what: "incident", id: String(incidentID)) }
-        let changes = try await changes(from: incident.impactStart.addingTimeInterval(-settings.lookback), to: now, limit: 10_000)
-        let signals = try await signals(SignalQuery(status: .firing, limit: 1000)) + (try await signals(SignalQuery(status: .acknowledged, limit: 1000)))
-        return SuspectRanking.rank(
+        let changeLimit = 10_000
+        let signalLimit = 1000
+        let changes = try await changes(from: incident.impactStart.addingTimeInterval(-settings.lookback), to: now, limit: changeLimit)
+        let firing = try await signals(SignalQuery(status: .firing, limit: signalLimit))
+        let acknowledged = try await signals(SignalQuery(status: .acknowledged, limit: signalLimit))
+        var report = SuspectRanking.rank(
             incident: incident, changes: changes, nodes: try await mapNodes(), map: try await dependencyMap(),
-            signalComponents: Set(signals.flatMap(\.components)), now: now, settings: settings)
+            signalComponents: Set((firing + acknowledged).flatMap(\.components)), now: now, settings: settings)
+        report.changesConsidered = changes.count
+        report.truncated = changes.count >= changeLimit || firing.count >= signalLimit || acknowledged.count >= signalLimit
+        return report
     }
 
     /// Why a change to `target` should wait, or nil when nothing stands in the way: `target` or anything

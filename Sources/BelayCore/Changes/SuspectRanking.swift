@@ -17,6 +17,11 @@ public struct SuspectReport: Codable, Sendable, Equatable {
     public var suspects: [Suspect]
     /// Components downstream of the top suspect that the incident does not list and no signal names.
     public var possiblyAffected: [String]
+    /// True when the record held more than one ranking reads (changes in the window, or active signals), so
+    /// the ranking saw only the newest part: a reader must know the list may be missing the cause.
+    public var truncated = false
+    /// How many changes the ranking read.
+    public var changesConsidered = 0
 }
 
 /// Ranks the changes around an incident. The score is a product of five factors, each explained in

@@ -13,15 +13,16 @@ public enum IncidentLifecycle {
     public static let maxName = 120
 
     /// Whether an incident in `from` may move to `to` through an ordinary update.
-    /// Open states may move freely among themselves and to resolved; resolved only leaves through `reopen`.
+    /// Open states may move freely among themselves and to resolved; staying put is no move; resolved only
+    /// leaves through `reopen`.
     public static func canTransition(from: IncidentStatus, to: IncidentStatus) -> Bool {
-        from.isOpen
+        from.isOpen && to != from
     }
 
     static func checkTransition(from: IncidentStatus, to: IncidentStatus) throws {
         guard canTransition(from: from, to: to) else {
-            if from == .resolved && to == .resolved {
-                throw DomainError.conflict(code: "invalid_transition", message: "incident is already resolved")
+            if from == to {
+                throw DomainError.conflict(code: "invalid_transition", message: "incident is already \(to.rawValue)")
             }
             throw DomainError.conflict(
                 code: "invalid_transition",
@@ -120,7 +121,8 @@ extension Incident {
     ) throws -> [TimelineEntry] {
         try Validate.text(message, field: "message", max: IncidentLifecycle.maxMessage)
         let target = newStatus ?? status
-        if newStatus != nil || status == .resolved { try IncidentLifecycle.checkTransition(from: status, to: target) }
+        // An update that keeps an open incident's status moves nothing; a resolved incident takes no update.
+        if target != status || status == .resolved { try IncidentLifecycle.checkTransition(from: status, to: target) }
         let shownAt = displayAt ?? now
         try IncidentLifecycle.checkNotFuture(shownAt, field: "displayAt", now: now)
 
@@ -150,9 +152,6 @@ extension Incident {
     /// Changes status without a public message (the public page still shows the new status).
     public mutating func changeStatus(to target: IncidentStatus, at occurredAt: Date? = nil, author: String, now: Date) throws -> [TimelineEntry] {
         try IncidentLifecycle.checkTransition(from: status, to: target)
-        if target == status {
-            throw DomainError.conflict(code: "invalid_transition", message: "incident is already \(target.rawValue)")
-        }
         let at = occurredAt ?? now
         try IncidentLifecycle.checkNotFuture(at, field: "at", now: now)
         let entries = try moveStatus(to: target, at: at, author: author, now: now)

@@ -18,6 +18,9 @@ public protocol AccountStore: Sendable {
     func deleteSessions(userID: Int64) async throws
 
     func createInvitation(_ invitation: Invitation) async throws -> Invitation
+    /// Creates a user and the invitation (with `tokenHash`, until `expiresAt`) that lets them set a password,
+    /// in one transaction: there is never a user nobody can invite, nor an invitation for nobody.
+    func inviteUser(_ user: User, tokenHash: String, expiresAt: Date) async throws -> (User, Invitation)
     func invitation(tokenHash: String) async throws -> Invitation?
     func deleteInvitations(userID: Int64?) async throws
     /// Creates the first admin from the setup code, in one transaction, only if there is still no user.

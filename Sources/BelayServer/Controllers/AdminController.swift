@@ -35,16 +35,16 @@ struct AdminController {
 
     @Sendable func listSeverities(_ request: Request, context: AppRequestContext) async throws -> SeverityListDTO {
         _ = try context.require(.viewer)
-        return SeverityListDTO(severities: try await store.severityDefinitions())
+        return SeverityListDTO(severities: try await store.severityDefinitions().map(SeverityDTO.init))
     }
 
-    @Sendable func saveSeverity(_ request: Request, context: AppRequestContext) async throws -> SeverityDefinition {
+    @Sendable func saveSeverity(_ request: Request, context: AppRequestContext) async throws -> SeverityDTO {
         _ = try context.require(.admin)
         let raw = try context.parameters.require("level")
         guard let level = Severity(rawValue: raw) else { throw DomainError.notFound(what: "severity", id: raw) }
         let input = try await request.decode(as: SeverityInput.self, context: context)
         let definition = SeverityDefinition(level: level, name: input.name, definition: input.definition, urgency: input.urgency)
         try await store.saveSeverityDefinition(definition)
-        return definition
+        return SeverityDTO(definition)
     }
 }

@@ -56,17 +56,17 @@ struct ChangesController {
             guard let value = Int(raw), (1...1000).contains(value) else { throw APIError.badRequest("limit: expected a number from 1 to 1000") }
             limit = value
         }
-        return ChangeListDTO(changes: try await store.changes(from: from, to: to, limit: limit))
+        return ChangeListDTO(changes: try await store.changes(from: from, to: to, limit: limit).map(ChangeDTO.init))
     }
 
-    @Sendable func record(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Change> {
+    @Sendable func record(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<ChangeDTO> {
         _ = try context.require(.responder)
         let input = try await request.decode(as: ChangeInput.self, context: context)
         let change = try await store.recordChange(Self.change(from: input, author: context.token?.name, now: clock.now))
-        return EditedResponse(status: .created, response: change)
+        return EditedResponse(status: .created, response: ChangeDTO(change))
     }
 
-    @Sendable func webhook(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Change> {
+    @Sendable func webhook(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<ChangeDTO> {
         let key = try context.parameters.require("id")
         // The key's hash is indexed: one lookup, whatever the number of integrations.
         guard let integration = try await store.integration(keyHash: TokenSecrets.hash(key)), integration.isEnabled else {
@@ -76,27 +76,27 @@ struct ChangesController {
         let change = try await WriteContext.acting(as: .integration(id: integration.id, name: integration.name)) {
             try await store.recordChange(Self.change(from: input, author: integration.name, now: clock.now))
         }
-        return EditedResponse(status: .created, response: change)
+        return EditedResponse(status: .created, response: ChangeDTO(change))
     }
 
-    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Change {
+    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> ChangeDTO {
         _ = try context.require(.viewer)
         let id = try context.resourceID("change")
         guard let change = try await store.change(id: id) else { throw DomainError.notFound(what: "change", id: String(id)) }
-        return change
+        return ChangeDTO(change)
     }
 
-    @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> Change {
+    @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> ChangeDTO {
         _ = try context.require(.responder)
         let id = try context.resourceID("change")
         let patch = try await request.decode(as: ChangePatch.self, context: context)
-        return try await store.updateChange(id: id) { change in
+        return ChangeDTO(try await store.updateChange(id: id) { change in
             if let status = patch.status { change.status = status }
             if let finishedAt = patch.finishedAt { change.finishedAt = finishedAt }
             if let reviewedBy = patch.reviewedBy { change.reviewedBy = reviewedBy.isEmpty ? nil : reviewedBy }
             if let tested = patch.tested { change.tested = tested }
             if let summary = patch.summary { change.summary = summary }
-        }
+        })
     }
 
     @Sendable func check(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<ChangeCheckDTO> {
@@ -127,11 +127,11 @@ struct ChangesController {
             })
     }
 
-    @Sendable func saveNode(_ request: Request, context: AppRequestContext) async throws -> MapNode {
+    @Sendable func saveNode(_ request: Request, context: AppRequestContext) async throws -> MapNodeDTO {
         _ = try context.require(.admin)
         let slug = try context.parameters.require("slug")
         let input = try await request.decode(as: NodeInput.self, context: context)
-        return try await store.saveNode(MapNode(slug: slug, name: input.name, kind: input.kind, dependsOn: input.dependsOn ?? [], expiresAt: input.expiresAt))
+        return MapNodeDTO(try await store.saveNode(MapNode(slug: slug, name: input.name, kind: input.kind, dependsOn: input.dependsOn ?? [], expiresAt: input.expiresAt)))
     }
 
     @Sendable func deleteNode(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -156,24 +156,24 @@ struct ChangesController {
 
     @Sendable func freezes(_ request: Request, context: AppRequestContext) async throws -> FreezeListDTO {
         _ = try context.require(.viewer)
-        return FreezeListDTO(freezes: try await store.freezes())
+        return FreezeListDTO(freezes: try await store.freezes().map(FreezeDTO.init))
     }
 
-    @Sendable func createFreeze(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<ChangeFreeze> {
+    @Sendable func createFreeze(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<FreezeDTO> {
         _ = try context.require(.admin)
         let input = try await request.decode(as: FreezeInput.self, context: context)
         let now = clock.now
         let freeze = try await store.createFreeze(ChangeFreeze(reason: input.reason, startsAt: input.startsAt ?? now, endsAt: input.endsAt, createdBy: context.author))
-        return EditedResponse(status: .created, response: freeze)
+        return EditedResponse(status: .created, response: FreezeDTO(freeze))
     }
 
-    @Sendable func endFreeze(_ request: Request, context: AppRequestContext) async throws -> ChangeFreeze {
+    @Sendable func endFreeze(_ request: Request, context: AppRequestContext) async throws -> FreezeDTO {
         _ = try context.require(.admin)
-        return try await store.endFreeze(id: try context.resourceID("freeze"), at: clock.now)
+        return FreezeDTO(try await store.endFreeze(id: try context.resourceID("freeze"), at: clock.now))
     }
 
-    @Sendable func suspects(_ request: Request, context: AppRequestContext) async throws -> SuspectReport {
+    @Sendable func suspects(_ request: Request, context: AppRequestContext) async throws -> SuspectReportDTO {
         _ = try context.require(.viewer)
-        return try await store.suspects(incidentID: try context.resourceID("incident"), now: clock.now, settings: settings)
+        return SuspectReportDTO(try await store.suspects(incidentID: try context.resourceID("incident"), now: clock.now, settings: settings))
     }
 }

@@ -189,9 +189,9 @@ struct MonitorsController {
         return RollupListDTO(granularity: granularity, rollups: rollups.map(RollupDTO.init))
     }
 
-    @Sendable func stats(_ request: Request, context: AppRequestContext) async throws -> SchedulerStats {
+    @Sendable func stats(_ request: Request, context: AppRequestContext) async throws -> SchedulerStatsDTO {
         _ = try context.require(.viewer)
-        return scheduler.stats()
+        return SchedulerStatsDTO(scheduler.stats())
     }
 
     /// A new heartbeat token, in this answer only; the old URL stops working.

@@ -290,7 +290,21 @@ struct TokenInput: Decodable {
 }
 
 struct SeverityListDTO: ResponseEncodable {
-    var severities: [SeverityDefinition]
+    var severities: [SeverityDTO]
+}
+
+struct SeverityDTO: ResponseEncodable {
+    var level: Severity
+    var name: String
+    var definition: String
+    var urgency: Urgency
+
+    init(_ definition: SeverityDefinition) {
+        level = definition.level
+        name = definition.name
+        self.definition = definition.definition
+        urgency = definition.urgency
+    }
 }
 
 struct SeverityInput: Decodable {
@@ -299,7 +313,6 @@ struct SeverityInput: Decodable {
     var urgency: Urgency
 }
 
-extension SeverityDefinition: ResponseEncodable {}
 
 struct HealthDTO: ResponseEncodable {
     var status: String

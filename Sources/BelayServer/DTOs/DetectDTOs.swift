@@ -105,7 +105,27 @@ struct RollupListDTO: ResponseEncodable {
     var rollups: [RollupDTO]
 }
 
-extension SchedulerStats: ResponseEncodable {}
+struct SchedulerStatsDTO: ResponseEncodable {
+    var monitors: Int
+    var inFlight: Int
+    var checksRun: Int
+    var latenessP50Ms: Double
+    var latenessP99Ms: Double
+    var latenessMaxMs: Double
+    var samples: Int
+    var pendingResults: Int
+
+    init(_ stats: SchedulerStats) {
+        monitors = stats.monitors
+        inFlight = stats.inFlight
+        checksRun = stats.checksRun
+        latenessP50Ms = stats.latenessP50Ms
+        latenessP99Ms = stats.latenessP99Ms
+        latenessMaxMs = stats.latenessMaxMs
+        samples = stats.samples
+        pendingResults = stats.pendingResults
+    }
+}
 
 struct HeartbeatDTO: ResponseEncodable {
     var status: String

@@ -32,5 +32,21 @@ extension StoreContract {
             }
             #expect(try await store.user(id: admin.id)?.role == .admin)
         },
+        StoreContract("an invitation is made with its user or not at all") { store in
+            let now = ContractFixtures.now
+            let (user, invitation) = try await store.inviteUser(
+                User(name: "Sam", email: "sam@example.com", role: .responder, createdAt: now, updatedAt: now), tokenHash: "invite-1",
+                expiresAt: now.addingTimeInterval(86400))
+            #expect(try await store.invitation(tokenHash: "invite-1") == invitation)
+            #expect(invitation.userID == user.id)
+            // A second user with the same email fails whole: no invitation is left behind.
+            await #expect(throws: DomainError.self) {
+                _ = try await store.inviteUser(
+                    User(name: "Sam again", email: "SAM@example.com", role: .viewer, createdAt: now, updatedAt: now), tokenHash: "invite-2",
+                    expiresAt: now.addingTimeInterval(86400))
+            }
+            #expect(try await store.invitation(tokenHash: "invite-2") == nil)
+            #expect(try await store.userCount() == 1)
+        },
     ]
 }
