@@ -76,6 +76,9 @@ let package = Package(
             ],
             resources: [.copy("Resources")]
         ),
+        // Turns replays/*.json into Swift for the belay binary (see the DemoReplays plugin).
+        .executableTarget(name: "embed-replays"),
+        .plugin(name: "DemoReplays", capability: .buildTool(), dependencies: ["embed-replays"]),
         .executableTarget(
             name: "belay",
             dependencies: [
@@ -90,7 +93,9 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            // The seed replays travel inside the binary, so a copied `belay` still runs `serve --demo`.
+            plugins: ["DemoReplays"]
         ),
         // Fixtures and the store contract suite, on Core alone: each backend's test target brings its factory.
         .target(

@@ -199,3 +199,22 @@ import Testing
         }
     }
 }
+
+@Suite struct MilestonePrecisionTests {
+    /// Found by `belay serve --demo`: a replay shifted by a fractional offset stored mitigatedAt, read it back a
+    /// rounding step later than the resolution at the same moment, and refused the resolution.
+    @Test func aDateReadBackFromStorageIsTheSameMomentAsTheOneInMemory() throws {
+        let now = Date(timeIntervalSinceReferenceDate: 801_000_000.123_456_7)
+        let stored = Date(timeIntervalSince1970: now.timeIntervalSince1970)
+        var incident = Incident(
+            title: "x", severity: .sev2, status: .monitoring, milestones: Milestones(impactStartedAt: now, detectedAt: now, mitigatedAt: max(now, stored).addingTimeInterval(1e-7)),
+            createdAt: now, updatedAt: now)
+        _ = try incident.changeStatus(to: .resolved, at: now, author: "a", now: now)
+        #expect(incident.status == .resolved)
+        // A real inversion is still refused.
+        var other = Incident(
+            title: "y", severity: .sev2, status: .monitoring, milestones: Milestones(impactStartedAt: now, detectedAt: now, mitigatedAt: now.addingTimeInterval(60)),
+            createdAt: now, updatedAt: now)
+        #expect(throws: DomainError.self) { _ = try other.changeStatus(to: .resolved, at: now, author: "a", now: now.addingTimeInterval(120)) }
+    }
+}

@@ -53,12 +53,12 @@ final class ServerProcess {
     let stderrURL: URL
     private(set) var port = 0
 
-    init(data: URL, extra: [String] = []) throws {
+    init(data: URL, extra: [String] = [], executable: URL? = nil) throws {
         stdoutURL = data.appendingPathExtension("stdout")
         stderrURL = data.appendingPathExtension("stderr")
         _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
         _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
-        process.executableURL = try BelayBinary.url()
+        process.executableURL = try executable ?? BelayBinary.url()
         process.arguments = ["serve", "--port", "0", "--data", data.path] + extra
         process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
         process.standardError = try FileHandle(forWritingTo: stderrURL)

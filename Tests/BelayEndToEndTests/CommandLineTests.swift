@@ -79,6 +79,23 @@ import Testing
         _ = try await again.terminate()
     }
 
+    /// The seed replays are built into the binary: a copy of it alone, far from the source tree, still serves
+    /// the demo with all five stories on its status page.
+    @Test func aCopiedBinaryStillServesTheDemo() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("belay-copy-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let copy = folder.appendingPathComponent("belay")
+        try FileManager.default.copyItem(at: try BelayBinary.url(), to: copy)
+        let server = try ServerProcess(data: folder.appendingPathComponent("demo"), extra: ["--demo"], executable: copy)
+        try await server.start(timeout: .seconds(120))
+        let page = try await HTTP.get("\(server.baseURL)/api/v2/incidents.json")
+        #expect(page.status == 200)
+        let incidents = (try JSONSerialization.jsonObject(with: page.body) as? [String: Any])?["incidents"] as? [Any]
+        #expect((incidents?.count ?? 0) >= 5, "\(page.text.prefix(500))")
+        #expect(try await server.terminate() == 0)
+    }
+
     @Test func theFirstStartPrintsAOneTimeSetupLinkForTheFirstAdmin() async throws {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("belay-e2e-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: data) }

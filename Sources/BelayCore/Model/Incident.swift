@@ -58,9 +58,13 @@ public struct Milestones: Codable, Sendable, Equatable {
         (.detectedAt, .resolvedAt), (.mitigatedAt, .resolvedAt),
     ]
 
+    /// Two milestones closer than this are the same moment. A date stored as seconds since 1970 and read
+    /// back can move by a rounding step, so "resolved when mitigated" must not turn into "before".
+    static let sameMoment: TimeInterval = 0.001
+
     func validate() throws {
         for (earlier, later) in Milestones.order {
-            if let a = self[earlier], let b = self[later], b < a {
+            if let a = self[earlier], let b = self[later], a.timeIntervalSince(b) > Milestones.sameMoment {
                 throw DomainError.invalid(field: later.rawValue, message: "must not be before \(earlier.rawValue)")
             }
         }

@@ -96,7 +96,7 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .long, help: "Start with the five seed postmortems replayed into a demo data directory (default ./belay-demo; --data to choose).")
     var demo = false
 
-    @Option(name: .long, help: "Folder of replay files for --demo (default: the replays/ folder of the source tree Belay was built from).")
+    @Option(name: .long, help: "Folder of replay files for --demo (default: the five seed replays built into the binary).")
     var demoReplays: String?
 
     @Option(name: .long, help: "Largest request body in bytes (env BELAY_MAX_BODY; default 1048576).")
@@ -219,35 +219,47 @@ struct Serve: AsyncParsableCommand {
         logger.info("stopped")
     }
 
-    /// The replays/ folder next to the sources this binary was built from.
-    static var bundledReplays: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../replays").standardized
+    /// The seed replays, from the binary itself or from `folder`, in name order.
+    static func demoReplays(folder: String?) throws -> [(name: String, data: Data)] {
+        guard let folder else {
+            return try DemoReplays.encoded.map { entry in
+                guard let data = Data(base64Encoded: entry.base64) else { throw ValidationError("--demo: the embedded replay \(entry.name) is damaged") }
+                return (entry.name, data)
+            }
+        }
+        let url = URL(fileURLWithPath: folder)
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
+        guard !names.isEmpty else { throw ValidationError("--demo: no replay files in \(url.path)") }
+        return try names.map { name in
+            do {
+                return (name, try Data(contentsOf: url.appendingPathComponent(name)))
+            } catch {
+                throw ValidationError("--demo: cannot read \(name): \(error.localizedDescription)")
+            }
+        }
     }
 
-    /// Replays every file in the folder into an empty demo database; a demo directory already holding
-    /// incidents is served as it is.
-    static func loadDemo(into database: AppDatabase, replays: String?, logger: Logger) async throws {
+    /// Replays every seed into an empty demo database; a demo directory already holding incidents is
+    /// served as it is.
+    static func loadDemo(into database: AppDatabase, replays folder: String?, logger: Logger) async throws {
         guard try await database.incidents(IncidentQuery(limit: 1)).isEmpty else {
             logger.info("demo data already loaded")
             return
         }
-        let folder = replays.map { URL(fileURLWithPath: $0) } ?? bundledReplays
-        let files = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
-        guard !files.isEmpty else { throw ValidationError("--demo: no replay files in \(folder.path); give --demo-replays DIR") }
+        let files = try demoReplays(folder: folder)
         // Each story is moved forward in time, keeping its own intervals, so the five end one after another
         // over the last weeks and appear on the status page's 90-day history.
-        for (index, name) in files.enumerated() {
-            let url = folder.appendingPathComponent(name)
+        for (index, file) in files.enumerated() {
             do {
-                var replay = try ReplayFile.load(try Data(contentsOf: url))
+                var replay = try ReplayFile.load(file.data)
                 if let last = replay.lastMoment {
                     let endsAt = Date().addingTimeInterval(-Double(files.count - index) * 6 * 86400)
                     replay = replay.shifted(by: endsAt.timeIntervalSince(last))
                 }
                 _ = try await ReplayRunner(store: database, reuseExistingMap: true).run(replay)
-                logger.info("loaded demo replay", metadata: ["file": "\(name)"])
+                logger.info("loaded demo replay", metadata: ["file": "\(file.name)"])
             } catch let error as DomainError {
-                throw ValidationError("--demo: \(name): \(error.message)")
+                throw ValidationError("--demo: \(file.name): \(error.message)")
             }
         }
     }
