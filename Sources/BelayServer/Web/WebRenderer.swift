@@ -1,0 +1,32 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Mustache
+import NIOCore
+
+/// Renders the web app's pages. Every page is served with the same strict policy as the status page and
+/// is never cached, since it shows one person's view.
+struct WebRenderer: Sendable {
+    let templates: MustacheLibrary
+    let cssHref: String
+    let jsHref: String
+
+    static let headers: HTTPFields = [
+        .contentType: "text/html; charset=utf-8",
+        .contentSecurityPolicy: StatusPageBuilder.contentSecurityPolicy,
+        .cacheControl: "no-store",
+        HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+        HTTPField.Name("Referrer-Policy")!: "same-origin",
+        HTTPField.Name("X-Frame-Options")!: "DENY",
+    ]
+
+    func page(_ template: String, _ context: [String: Any], status: HTTPResponse.Status = .ok) throws -> Response {
+        var context = context
+        context["cssHref"] = cssHref
+        context["jsHref"] = jsHref
+        guard let html = templates.render(context, withTemplate: template) else {
+            throw StatusPageBuilder.BuilderError.missingTemplate(template)
+        }
+        return Response(status: status, headers: Self.headers, body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+}
