@@ -181,7 +181,7 @@ struct StatuspageV2Builder {
     static func list(pageID: String, data: PublicData, statuses: [String: ComponentStatus]) -> [StatuspageV2.Component] {
         var result: [StatuspageV2.Component] = []
         var position = 0
-        for group in StatusPageViews.grouped(data.components) {
+        for group in ComponentGroup.grouped(data.components) {
             if let name = group.name {
                 position += 1
                 let worst = group.members.map { statuses[$0.slug] ?? .operational }.max { $0.badness < $1.badness } ?? .operational

@@ -11,37 +11,10 @@ struct StatusPageViews {
     let history: [String: ComponentHistory]
     let cssHref: String
 
-    struct Group {
-        var name: String?
-        var members: [Component]
-    }
-
-    /// Components in display order, gathered into groups in the order each group first appears.
-    static func grouped(_ components: [Component]) -> [Group] {
-        let sorted = components.sorted { ($0.position, $0.name, $0.slug) < ($1.position, $1.name, $1.slug) }
-        var groups: [Group] = []
-        var index: [String: Int] = [:]
-        for component in sorted {
-            if let name = component.group {
-                if let at = index[name] {
-                    groups[at].members.append(component)
-                } else {
-                    index[name] = groups.count
-                    groups.append(Group(name: name, members: [component]))
-                }
-            } else if let last = groups.last, last.name == nil {
-                groups[groups.count - 1].members.append(component)
-            } else {
-                groups.append(Group(name: nil, members: [component]))
-            }
-        }
-        return groups
-    }
-
     var base: [String: Any] {
         [
             "pageName": configuration.pageName, "cssHref": cssHref, "baseURL": configuration.baseURL,
-            "generatedAt": Self.when(data.now), "generatedISO": BelayJSON.formatDate(data.now),
+            "generatedAt": UTCTime.when(data.now), "generatedISO": BelayJSON.formatDate(data.now),
         ]
     }
 
@@ -61,7 +34,7 @@ struct StatusPageViews {
         context["hasActiveMaintenance"] = !active.isEmpty
         context["hasUpcomingMaintenance"] = !upcoming.isEmpty
         context["historyDays"] = configuration.historyDays
-        context["groups"] = Self.grouped(data.components).map { group -> [String: Any] in
+        context["groups"] = ComponentGroup.grouped(data.components).map { group -> [String: Any] in
             [
                 "name": group.name ?? "", "hasName": group.name != nil,
                 "components": group.members.map(componentRow),
@@ -76,7 +49,7 @@ struct StatusPageViews {
         return [
             "name": component.name, "description": component.description, "hasDescription": !component.description.isEmpty,
             "statusLabel": status.label, "statusClass": "st-\(status.rawValue)",
-            "uptime": componentHistory.map { history in history.measuredUptime.map { Self.percent($0) + " measured" } ?? Self.percent(history.uptime) } ?? "100%",
+            "uptime": componentHistory.map { history in history.measuredUptime.map { StatusText.percent($0) + " measured" } ?? StatusText.percent(history.uptime) } ?? "100%",
             "bars": componentHistory.map { bars($0, component: component) } ?? "",
         ]
     }
@@ -99,17 +72,17 @@ struct StatusPageViews {
             var parts = day.seconds.sorted { $0.key.badness > $1.key.badness }
                 .map { "\($0.key.label.lowercased()) \(Durations.describe($0.value))" }
             if let measured = day.measured, measured.passed < measured.checks {
-                parts.append("\(Self.percent(measured.availability)) of \(measured.checks) checks passed")
+                parts.append("\(StatusText.percent(measured.availability)) of \(measured.checks) checks passed")
             }
-            let text = "\(Self.dayLabel(day.day)): \(parts.joined(separator: ", "))"
+            let text = "\(UTCTime.day(day.day)): \(parts.joined(separator: ", "))"
             let cls = day.worst != .operational ? day.worst.rawValue : ComponentStatus.degradedPerformance.rawValue
-            marks += "<rect class=\"d-\(cls)\" x=\"\(index * 4)\" width=\"4\" height=\"24\"><title>\(Self.escape(text))</title></rect>"
+            marks += "<rect class=\"d-\(cls)\" x=\"\(index * 4)\" width=\"4\" height=\"24\"><title>\(Markup.escape(text))</title></rect>"
             spoken.append(text)
         }
-        let uptimeText = history.measuredUptime.map { "\(Self.percent($0)) measured" } ?? Self.percent(history.uptime)
+        let uptimeText = history.measuredUptime.map { "\(StatusText.percent($0)) measured" } ?? StatusText.percent(history.uptime)
         var label = "\(days)-day history, \(uptimeText) uptime"
         label += spoken.isEmpty ? ", no incidents" : "; " + spoken.suffix(10).joined(separator: "; ")
-        var svg = "<svg class=\"bars\" viewBox=\"0 0 \(days * 4) 24\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"\(Self.escape(label))\">"
+        var svg = "<svg class=\"bars\" viewBox=\"0 0 \(days * 4) 24\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"\(Markup.escape(label))\">"
         if firstDay > 0 {
             svg += "<rect class=\"d-none\" x=\"0\" width=\"\(firstDay * 4)\" height=\"24\"/>"
         }
@@ -123,15 +96,15 @@ struct StatusPageViews {
         return [
             "id": String(incident.id), "title": incident.title, "url": "/incidents/\(incident.id)",
             "impactClass": "imp-\(ServiceStatus.impactIndicator(of: incident).rawValue)",
-            "impactLabel": Self.impactLabel(ServiceStatus.impactIndicator(of: incident)),
+            "impactLabel": StatusText.impactLabel(ServiceStatus.impactIndicator(of: incident)),
             "statusLabel": incident.status.label, "isResolved": !incident.isOpen,
             "affected": affected.joined(separator: ", "), "hasAffected": !affected.isEmpty,
-            "started": Self.when(incident.impactStart), "startedISO": BelayJSON.formatDate(incident.impactStart),
-            "resolved": incident.milestones.resolvedAt.map(Self.when) ?? "",
+            "started": UTCTime.when(incident.impactStart), "startedISO": BelayJSON.formatDate(incident.impactStart),
+            "resolved": incident.milestones.resolvedAt.map(UTCTime.when) ?? "",
             "duration": Durations.describe((incident.milestones.resolvedAt ?? data.now).timeIntervalSince(incident.impactStart)),
             "updates": incident.updates.reversed().map { update -> [String: Any] in
                 [
-                    "statusLabel": update.status.label, "body": update.body, "when": Self.when(update.displayAt),
+                    "statusLabel": update.status.label, "body": update.body, "when": UTCTime.when(update.displayAt),
                     "iso": BelayJSON.formatDate(update.displayAt),
                 ]
             },
@@ -144,11 +117,11 @@ struct StatusPageViews {
         let status = window.effectiveStatus(at: data.now)
         return [
             "id": String(window.id), "title": window.title, "statusLabel": status.label, "statusClass": "mt-\(status.rawValue)",
-            "start": Self.when(window.scheduledStart), "end": Self.when(window.scheduledEnd),
+            "start": UTCTime.when(window.scheduledStart), "end": UTCTime.when(window.scheduledEnd),
             "startISO": BelayJSON.formatDate(window.scheduledStart), "endISO": BelayJSON.formatDate(window.scheduledEnd),
             "affected": window.components.compactMap { names[$0] }.joined(separator: ", "), "hasAffected": !window.components.isEmpty,
             "updates": window.updates.reversed().map { update -> [String: Any] in
-                ["statusLabel": update.status.label, "body": update.body, "when": Self.when(update.createdAt), "iso": BelayJSON.formatDate(update.createdAt)]
+                ["statusLabel": update.status.label, "body": update.body, "when": UTCTime.when(update.createdAt), "iso": BelayJSON.formatDate(update.createdAt)]
             },
         ]
     }
@@ -158,7 +131,7 @@ struct StatusPageViews {
         context["title"] = "History · \(configuration.pageName)"
         var months: [(String, [[String: Any]])] = []
         for incident in data.incidents.sorted(by: { $0.impactStart > $1.impactStart }) {
-            let label = Self.monthLabel(incident.impactStart)
+            let label = UTCTime.month(incident.impactStart)
             if months.last?.0 == label {
                 months[months.count - 1].1.append(incidentCard(incident))
             } else {
@@ -191,87 +164,19 @@ struct StatusPageViews {
     func feed() -> [String: Any] {
         let entries = data.incidents.prefix(50).map { incident -> [String: Any] in
             let updates = incident.updates.reversed().map { update in
-                "<p><small>\(Self.escape(Self.when(update.displayAt)))</small><br><strong>\(Self.escape(update.status.label))</strong> - \(Self.escape(update.body))</p>"
+                "<p><small>\(Markup.escape(UTCTime.when(update.displayAt)))</small><br><strong>\(Markup.escape(update.status.label))</strong> - \(Markup.escape(update.body))</p>"
             }.joined()
             let updated = max(incident.updatedAt, incident.updates.last?.createdAt ?? incident.updatedAt)
             return [
                 "id": "\(configuration.baseURL)/incidents/\(incident.id)", "title": incident.title,
                 "link": "\(configuration.baseURL)/incidents/\(incident.id)", "published": BelayJSON.formatDate(incident.createdAt),
-                "updated": BelayJSON.formatDate(updated), "pubDate": Self.rfc822(incident.createdAt), "content": updates,
+                "updated": BelayJSON.formatDate(updated), "pubDate": UTCTime.rfc822(incident.createdAt), "content": updates,
             ]
         }
         let latest = data.incidents.map(\.updatedAt).max() ?? data.now.addingTimeInterval(-0)
         return [
             "pageName": configuration.pageName, "baseURL": configuration.baseURL, "updated": BelayJSON.formatDate(latest),
-            "lastBuildDate": Self.rfc822(latest), "entries": entries,
+            "lastBuildDate": UTCTime.rfc822(latest), "entries": entries,
         ]
-    }
-
-    // MARK: Formatting
-
-    static func impactLabel(_ indicator: OverallIndicator) -> String {
-        switch indicator {
-        case .none: return "No impact"
-        case .minor: return "Minor"
-        case .major: return "Major"
-        case .critical: return "Critical"
-        case .maintenance: return "Maintenance"
-        }
-    }
-
-    static let utc = TimeZone(identifier: "UTC")!
-    static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-    static let longMonthNames = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
-    static let weekdayNames = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-
-    static func parts(_ date: Date) -> DateComponents {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = utc
-        return calendar.dateComponents([.year, .month, .day, .hour, .minute, .second, .weekday], from: date)
-    }
-
-    /// "21 Nov 2026, 16:21 UTC"
-    static func when(_ date: Date) -> String {
-        let p = parts(date)
-        return String(format: "%d %@ %04d, %02d:%02d UTC", p.day!, monthNames[p.month! - 1], p.year!, p.hour!, p.minute!)
-    }
-
-    static func dayLabel(_ date: Date) -> String {
-        let p = parts(date)
-        return String(format: "%d %@ %04d", p.day!, monthNames[p.month! - 1], p.year!)
-    }
-
-    static func monthLabel(_ date: Date) -> String {
-        let p = parts(date)
-        return "\(longMonthNames[p.month! - 1]) \(p.year!)"
-    }
-
-    /// RFC 822 dates for RSS, e.g. "Sat, 21 Nov 2026 16:21:00 +0000".
-    static func rfc822(_ date: Date) -> String {
-        let p = parts(date)
-        return String(
-            format: "%@, %02d %@ %04d %02d:%02d:%02d +0000", weekdayNames[p.weekday! - 1], p.day!, monthNames[p.month! - 1], p.year!, p.hour!,
-            p.minute!, p.second!)
-    }
-
-    static func percent(_ fraction: Double) -> String {
-        let value = (fraction * 10000).rounded(.down) / 100
-        return value == 100 ? "100%" : String(format: "%.2f%%", value)
-    }
-
-    static func escape(_ text: String) -> String {
-        var result = ""
-        result.reserveCapacity(text.count)
-        for character in text {
-            switch character {
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "&": result += "&amp;"
-            case "\"": result += "&quot;"
-            case "'": result += "&#39;"
-            default: result.append(character)
-            }
-        }
-        return result
     }
 }

@@ -10,7 +10,7 @@ enum Charts {
         for index in 0..<count {
             let bucket = today - Int64(count - 1 - index) * 86400
             let cls: String
-            var title = StatusPageViews.when(Date(timeIntervalSince1970: TimeInterval(bucket))).prefix(10) + ": "
+            var title = UTCTime.when(Date(timeIntervalSince1970: TimeInterval(bucket))).prefix(10) + ": "
             if let day = byDay[bucket], let availability = day.availability {
                 cls = availability >= 0.9999 ? "d-operational" : availability >= 0.99 ? "d-degraded_performance" : availability >= 0.95 ? "d-partial_outage" : "d-major_outage"
                 title += String(format: "%.2f%% of %d checks", availability * 100, day.total)

@@ -69,8 +69,8 @@ struct MapWebController {
             guard let at = position[entry.slug] else { continue }
             var cls = entry.isComponent ? "box component" : "box node"
             if entry.slug == selected { cls += " selected" } else if radius.contains(entry.slug) { cls += " hot" }
-            let label = StatusPageViews.escape(String(entry.name.prefix(24)))
-            svg += "<a href=\"/app/map?node=\(entry.slug)\"><rect class=\"\(cls)\" x=\"\(at.x)\" y=\"\(at.y)\" width=\"\(boxWidth)\" height=\"\(boxHeight)\" rx=\"4\"><title>\(StatusPageViews.escape(entry.name)) (\(entry.kind))</title></rect>"
+            let label = Markup.escape(String(entry.name.prefix(24)))
+            svg += "<a href=\"/app/map?node=\(entry.slug)\"><rect class=\"\(cls)\" x=\"\(at.x)\" y=\"\(at.y)\" width=\"\(boxWidth)\" height=\"\(boxHeight)\" rx=\"4\"><title>\(Markup.escape(entry.name)) (\(entry.kind))</title></rect>"
             svg += "<text class=\"label\" x=\"\(at.x + 8)\" y=\"\(at.y + 19)\">\(label)</text></a>"
         }
         return svg + "</svg>"

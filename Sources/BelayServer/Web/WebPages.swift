@@ -38,5 +38,5 @@ enum WebPages {
         return date
     }
 
-    static func when(_ date: Date) -> String { StatusPageViews.when(date) }
+    static func when(_ date: Date) -> String { UTCTime.when(date) }
 }
