@@ -11,6 +11,16 @@ struct WebRenderer: Sendable {
     let cssHref: String
     let jsHref: String
 
+    struct MissingTemplate: Error {
+        let name: String
+    }
+
+    /// Loads the app's templates itself, so the app shares no renderer with the status page.
+    static func load(cssHref: String, jsHref: String) async throws -> WebRenderer {
+        let folder = try ServerResources.directory().appendingPathComponent("Templates")
+        return WebRenderer(templates: try await MustacheLibrary(directory: folder.path), cssHref: cssHref, jsHref: jsHref)
+    }
+
     static let headers: HTTPFields = [
         .contentType: "text/html; charset=utf-8",
         .contentSecurityPolicy: StatusPageBuilder.contentSecurityPolicy,
@@ -25,7 +35,7 @@ struct WebRenderer: Sendable {
         context["cssHref"] = cssHref
         context["jsHref"] = jsHref
         guard let html = templates.render(context, withTemplate: template) else {
-            throw StatusPageBuilder.BuilderError.missingTemplate(template)
+            throw MissingTemplate(name: template)
         }
         return Response(status: status, headers: Self.headers, body: .init(byteBuffer: ByteBuffer(string: html)))
     }
