@@ -15,7 +15,7 @@ enum ServerResources {
             Bundle.module.bundleURL.appendingPathComponent("Resources"),
         ].compactMap { $0 }
         for candidate in candidates
-        where FileManager.default.fileExists(atPath: candidate.appendingPathComponent("Templates/home.mustache").path) {
+        where FileManager.default.fileExists(atPath: candidate.appendingPathComponent("Templates/status/home.mustache").path) {
             return candidate
         }
         throw Missing.folder

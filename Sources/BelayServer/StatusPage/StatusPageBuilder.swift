@@ -2,7 +2,6 @@ import BelayCore
 import Crypto
 import Foundation
 import HTTPTypes
-import Mustache
 
 /// The data a status page is drawn from, already filtered to what the public may see.
 struct PublicData: Sendable {
@@ -20,22 +19,27 @@ struct PublicData: Sendable {
 /// and the Atom and RSS feeds. Runs when data changes, never per request.
 struct StatusPageBuilder: Sendable {
     let configuration: ServerConfiguration
-    let templates: MustacheLibrary
+    let pageTemplates: TemplateLibrary
+    let feedTemplates: TemplateLibrary
     let stylesheet: [UInt8]
     let script: [UInt8]
 
     static let contentSecurityPolicy =
         "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
+    static var pageViews: [any TemplateView.Type] { [StatusHomePage.self, HistoryPage.self, PublicIncidentPage.self, NotFoundPage.self] }
+    static var feedViews: [any TemplateView.Type] { [AtomFeed.self, RSSFeed.self] }
+
     static func load(configuration: ServerConfiguration) async throws -> StatusPageBuilder {
         let resources = try ServerResources.directory()
-        let templates = try await MustacheLibrary(directory: resources.appendingPathComponent("Templates").path)
+        let templates = resources.appendingPathComponent("Templates")
         let css = try Data(contentsOf: resources.appendingPathComponent("Assets/belay.css"))
         let js = try Data(contentsOf: resources.appendingPathComponent("Assets/app.js"))
-        return StatusPageBuilder(configuration: configuration, templates: templates, stylesheet: Array(css), script: Array(js))
+        return StatusPageBuilder(
+            configuration: configuration, pageTemplates: try await TemplateLibrary.load(templates.appendingPathComponent("status"), views: pageViews),
+            feedTemplates: try await TemplateLibrary.load(templates.appendingPathComponent("feeds"), views: feedViews), stylesheet: Array(css),
+            script: Array(js))
     }
-
-    enum BuilderError: Error { case missingTemplate(String) }
 
     var pageID: String { "belay" }
 
@@ -94,9 +98,8 @@ struct StatusPageBuilder: Sendable {
             StatuspageV2.MaintenancesDocument(page: summary.page, scheduled_maintenances: v2.maintenances { $0.isActive(at: now) }))
 
         // Feeds
-        let feed = views.feed()
-        pages["/history.atom"] = try render("feed-atom", feed, contentType: "application/atom+xml; charset=utf-8")
-        pages["/history.rss"] = try render("feed-rss", feed, contentType: "application/rss+xml; charset=utf-8")
+        pages["/history.atom"] = try feed(views.atomFeed(), contentType: "application/atom+xml; charset=utf-8")
+        pages["/history.rss"] = try feed(views.rssFeed(), contentType: "application/rss+xml; charset=utf-8")
 
         return StatusSnapshot(pages: pages, builtAt: now, dataVersion: data.dataVersion)
     }
@@ -117,13 +120,14 @@ struct StatusPageBuilder: Sendable {
         HTTPField.Name("X-Content-Type-Options")!: "nosniff",
     ]
 
-    func html(_ view: (template: String, context: [String: Any])) throws -> CachedPage {
-        try render(view.template, view.context, contentType: "text/html; charset=utf-8", headers: Self.htmlHeaders)
+    func html(_ view: some TemplateView) throws -> CachedPage {
+        CachedPage(
+            bytes: Array(try pageTemplates.render(view).utf8), contentType: "text/html; charset=utf-8", cacheControl: Self.pageCacheControl,
+            extraHeaders: Self.htmlHeaders)
     }
 
-    func render(_ template: String, _ context: [String: Any], contentType: String, headers: HTTPFields = Self.jsonHeaders) throws -> CachedPage {
-        guard let text = templates.render(context, withTemplate: template) else { throw BuilderError.missingTemplate(template) }
-        return CachedPage(bytes: Array(text.utf8), contentType: contentType, cacheControl: Self.pageCacheControl, extraHeaders: headers)
+    func feed(_ view: some TemplateView, contentType: String) throws -> CachedPage {
+        CachedPage(bytes: Array(try feedTemplates.render(view).utf8), contentType: contentType, cacheControl: Self.pageCacheControl, extraHeaders: Self.jsonHeaders)
     }
 
     func json(_ value: some Encodable) throws -> CachedPage {
