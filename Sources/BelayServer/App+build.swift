@@ -64,7 +64,7 @@ public struct BelayApp {
         changes.addRoutes(to: api)
         changes.addWebhookRoutes(to: router)
 
-        let renderer = try await WebRenderer.load(cssHref: builder.stylesheetHref, jsHref: builder.scriptHref)
+        let renderer = try await WebRenderer.load(assets: AppAssets(cssHref: builder.stylesheetHref, jsHref: builder.scriptHref))
         let web = router.group("app")
             .add(middleware: WebErrorMiddleware(renderer: renderer))
             .add(middleware: WebAuthenticator(store: store, clock: clock, configuration: configuration))

@@ -38,11 +38,11 @@ struct AccountController {
         }
     }
 
-    func render(_ template: String, _ page: [String: Any], _ request: Request, status: HTTPResponse.Status = .ok) throws -> Response {
+    func render(_ page: some AppPage, _ request: Request, status: HTTPResponse.Status = .ok) throws -> Response {
         let (token, cookie) = formToken(request)
         var page = page
-        page["csrf"] = token
-        var response = try renderer.page(template, page, status: status)
+        page.chrome.csrf = token
+        var response = try renderer.page(page, status: status)
         if let cookie { response.setCookie(cookie) }
         return response
     }
@@ -63,8 +63,7 @@ struct AccountController {
 
     @Sendable func setupPage(_ request: Request, context: AppRequestContext) async throws -> Response {
         if try await store.userCount() > 0 { throw WebRedirect(location: "/app/sign-in") }
-        let page = WebPages.base(context, title: "Set up Belay")
-        var response = try render("setup", page, request)
+        var response = try render(SetupPage(chrome: AppChrome(context, title: "Set up Belay")), request)
         // The code travels from the link into a cookie, never into the page, so no page (not even one
         // showing an error) carries the secret.
         if let code = request.uri.queryParameters["code"].map(String.init), !code.isEmpty {
@@ -89,11 +88,8 @@ struct AccountController {
             let user = try await store.claimSetup(tokenHash: TokenSecrets.hash(code), admin: admin, now: now)
             throw try await signedIn(user, next: "/app")
         } catch let error as DomainError {
-            var page = WebPages.base(context, title: "Set up Belay")
-            page["name"] = form["name"] ?? ""
-            page["email"] = form["email"] ?? ""
-            page["error"] = error.message
-            return try render("setup", page, request, status: .unprocessableContent)
+            let page = SetupPage(chrome: AppChrome(context, title: "Set up Belay", error: error.message), name: form["name"] ?? "", email: form["email"] ?? "")
+            return try render(page, request, status: .unprocessableContent)
         }
     }
 
@@ -102,13 +98,11 @@ struct AccountController {
     @Sendable func signInPage(_ request: Request, context: AppRequestContext) async throws -> Response {
         if context.user != nil { throw WebRedirect(location: "/app") }
         if try await store.userCount() == 0 {
-            var page = WebPages.base(context, title: "Sign in")
-            page["error"] = "Belay has no users yet. Open the setup link printed when the server first started."
-            return try render("sign-in", page, request)
+            let error = "Belay has no users yet. Open the setup link printed when the server first started."
+            return try render(SignInPage(chrome: AppChrome(context, title: "Sign in", error: error)), request)
         }
-        var page = WebPages.base(context, title: "Sign in")
-        page["next"] = request.uri.queryParameters["next"].map(String.init) ?? "/app"
-        return try render("sign-in", page, request)
+        let next = request.uri.queryParameters["next"].map(String.init) ?? "/app"
+        return try render(SignInPage(chrome: AppChrome(context, title: "Sign in"), next: next), request)
     }
 
     @Sendable func signIn(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -116,12 +110,10 @@ struct AccountController {
         try checkFormToken(request, form)
         let email = User.normalizedEmail(form["email"] ?? "")
         let now = clock.now
-        var page = WebPages.base(context, title: "Sign in")
-        page["email"] = email
-        page["next"] = form["next"] ?? "/app"
+        var page = SignInPage(chrome: AppChrome(context, title: "Sign in"), email: email, next: form["next"] ?? "/app")
         guard let attempt = await throttle.admit(account: email, client: SignInThrottle.clientKey(context.clientAddress), now: now) else {
-            page["error"] = "Too many failed sign-ins. Wait 15 minutes and try again."
-            return try render("sign-in", page, request, status: .tooManyRequests)
+            page.chrome.error = "Too many failed sign-ins. Wait 15 minutes and try again."
+            return try render(page, request, status: .tooManyRequests)
         }
         let user = try await store.user(email: email)
         let usable = user.flatMap { !$0.isDisabled && $0.hasPassword ? $0 : nil }
@@ -129,8 +121,8 @@ struct AccountController {
             await throttle.succeeded(attempt)
             throw try await signedIn(usable, next: form["next"] ?? "/app")
         }
-        page["error"] = "That email and password do not match an active account."
-        return try render("sign-in", page, request, status: .unauthorized)
+        page.chrome.error = "That email and password do not match an active account."
+        return try render(page, request, status: .unauthorized)
     }
 
     /// Signs out everywhere: every session of this user ends, not only this browser's.
@@ -156,10 +148,7 @@ struct AccountController {
 
     @Sendable func invitePage(_ request: Request, context: AppRequestContext) async throws -> Response {
         let user = try await invitedUser(try context.parameters.require("token"))
-        var page = WebPages.base(context, title: "Welcome to Belay")
-        page["inviteName"] = user.name
-        page["inviteEmail"] = user.email
-        return try render("invite", page, request)
+        return try render(InvitePage(chrome: AppChrome(context, title: "Welcome to Belay"), user: user), request)
     }
 
     @Sendable func acceptInvite(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -179,11 +168,8 @@ struct AccountController {
             try await store.deleteInvitations(userID: user.id)
             throw try await signedIn(updated, next: "/app")
         } catch let error as DomainError {
-            var page = WebPages.base(context, title: "Welcome to Belay")
-            page["inviteName"] = user.name
-            page["inviteEmail"] = user.email
-            page["error"] = error.message
-            return try render("invite", page, request, status: .unprocessableContent)
+            let page = InvitePage(chrome: AppChrome(context, title: "Welcome to Belay", error: error.message), user: user)
+            return try render(page, request, status: .unprocessableContent)
         }
     }
 
@@ -191,10 +177,8 @@ struct AccountController {
 
     @Sendable func accountPage(_ request: Request, context: AppRequestContext) async throws -> Response {
         let user = try context.requireUser(.viewer, request: request)
-        var page = WebPages.base(context, title: "Your account")
-        page["email"] = user.email
-        page["notice"] = request.uri.queryParameters["done"] != nil ? "Password changed. Other sessions have been signed out." : nil
-        return try renderer.page("account", page)
+        let notice = request.uri.queryParameters["done"] != nil ? "Password changed. Other sessions have been signed out." : nil
+        return try renderer.page(AccountPage(chrome: AppChrome(context, title: "Your account", notice: notice), email: user.email))
     }
 
     @Sendable func changePassword(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -220,10 +204,8 @@ struct AccountController {
             }
             throw WebRedirect(location: "/app/account?done=1")
         } catch let error as DomainError {
-            var page = WebPages.base(context, title: "Your account")
-            page["email"] = user.email
-            page["error"] = error.message
-            return try renderer.page("account", page, status: .unprocessableContent)
+            let page = AccountPage(chrome: AppChrome(context, title: "Your account", error: error.message), email: user.email)
+            return try renderer.page(page, status: .unprocessableContent)
         }
     }
 }

@@ -41,48 +41,25 @@ struct AppController {
     @Sendable func home(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireUser(.viewer, request: request)
         let now = clock.now
-        var page = WebPages.base(context, request, title: "Incidents")
         let open = try await store.incidents(IncidentQuery(openOnly: true)).sorted { ($0.severity, $1.createdAt) < ($1.severity, $0.createdAt) }
-        page["open"] = open.map { incident -> [String: Any] in
-            [
-                "id": String(incident.id), "title": incident.title, "severity": incident.severity.rawValue, "status": incident.status.label,
-                "since": WebPages.when(incident.impactStart), "isInternal": !incident.isPublic,
-            ]
-        }
-        page["hasOpen"] = !open.isEmpty
         let statuses = try await store.componentStatuses(at: clock.now)
         let degraded = try await store.components().filter { (statuses[$0.slug] ?? .operational) != .operational }
-        page["degraded"] = degraded.map { ["name": $0.name, "status": (statuses[$0.slug] ?? .operational).label, "statusClass": "st-\((statuses[$0.slug] ?? .operational).rawValue)"] }
-        page["hasDegraded"] = !degraded.isEmpty
         let upcoming = try await store.maintenances(MaintenanceQuery(endingAfter: now)).filter { !$0.effectiveStatus(at: now).isFinished }
             .sorted { $0.scheduledStart < $1.scheduledStart }
-        page["upcoming"] = upcoming.map { ["title": $0.title, "status": $0.effectiveStatus(at: now).label, "start": WebPages.when($0.scheduledStart), "end": WebPages.when($0.scheduledEnd)] }
-        page["hasUpcoming"] = !upcoming.isEmpty
         let recent = try await store.incidents(IncidentQuery(limit: 20)).filter { !$0.isOpen }
-        page["recent"] = recent.map { ["id": String($0.id), "title": $0.title, "severity": $0.severity.rawValue, "resolved": $0.milestones.resolvedAt.map(WebPages.when) ?? ""] }
-        page["hasRecent"] = !recent.isEmpty
-        return try renderer.page("app-home", page)
+        return try renderer.page(
+            AppHomePage(
+                chrome: AppChrome(context, request, title: "Incidents"), open: open, degraded: degraded, statuses: statuses, upcoming: upcoming,
+                recent: recent, now: now))
     }
 
     // MARK: Components
 
     @Sendable func componentsPage(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireUser(.viewer, request: request)
-        var page = WebPages.base(context, request, title: "Components")
         let statuses = try await store.componentStatuses(at: clock.now)
         let components = try await store.components()
-        let names = Dictionary(uniqueKeysWithValues: components.map { ($0.slug, $0.name) })
-        page["components"] = components.map { component -> [String: Any] in
-            let status = statuses[component.slug] ?? .operational
-            return [
-                "slug": component.slug, "name": component.name, "group": component.group ?? "", "description": component.description,
-                "status": status.label, "statusClass": "st-\(status.rawValue)", "isInternal": !component.isPublic,
-                "dependsOn": component.dependsOn.map { names[$0] ?? $0 }.joined(separator: ", "),
-            ]
-        }
-        page["hasComponents"] = !components.isEmpty
-        page["options"] = components.map { ["slug": $0.slug, "name": $0.name] }
-        return try renderer.page("app-components", page)
+        return try renderer.page(ComponentsPage(chrome: AppChrome(context, request, title: "Components"), components: components, statuses: statuses))
     }
 
     @Sendable func addComponent(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -106,13 +83,7 @@ struct AppController {
         let slug = try context.parameters.require("slug")
         let all = try await store.components()
         guard let component = all.first(where: { $0.slug == slug }) else { throw DomainError.notFound(what: "component", id: slug) }
-        var page = WebPages.base(context, request, title: "Edit \(component.name)")
-        page["component"] = [
-            "slug": component.slug, "name": component.name, "group": component.group ?? "", "description": component.description,
-            "position": String(component.position), "isInternal": !component.isPublic,
-        ]
-        page["options"] = all.filter { $0.slug != slug }.map { ["slug": $0.slug, "name": $0.name, "selected": component.dependsOn.contains($0.slug)] }
-        return try renderer.page("app-component", page)
+        return try renderer.page(ComponentEditPage(chrome: AppChrome(context, request, title: "Edit \(component.name)"), component: component, all: all))
     }
 
     @Sendable func saveComponent(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -158,21 +129,9 @@ struct AppController {
     @Sendable func maintenancePage(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireUser(.viewer, request: request)
         let now = clock.now
-        var page = WebPages.base(context, request, title: "Maintenance")
         let names = Dictionary(uniqueKeysWithValues: try await store.components().map { ($0.slug, $0.name) })
-        page["windows"] = try await store.maintenances(MaintenanceQuery()).map { window -> [String: Any] in
-            let status = window.effectiveStatus(at: now)
-            return [
-                "id": String(window.id), "title": window.title, "description": window.description, "status": status.label,
-                "start": WebPages.when(window.scheduledStart), "end": WebPages.when(window.scheduledEnd),
-                "components": window.components.map { names[$0] ?? $0 }.joined(separator: ", "),
-                "canStart": status == .scheduled, "canComplete": status == .inProgress, "canCancel": status == .scheduled,
-            ]
-        }
-        page["options"] = names.sorted { $0.value < $1.value }.map { ["slug": $0.key, "name": $0.value] }
-        page["defaultStart"] = WebPages.localInput(now.addingTimeInterval(86400))
-        page["defaultEnd"] = WebPages.localInput(now.addingTimeInterval(86400 + 3600))
-        return try renderer.page("app-maintenance", page)
+        let windows = try await store.maintenances(MaintenanceQuery())
+        return try renderer.page(MaintenancePage(chrome: AppChrome(context, request, title: "Maintenance"), windows: windows, names: names, now: now))
     }
 
     @Sendable func schedule(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -182,8 +141,8 @@ struct AppController {
         do {
             let draft = MaintenanceDraft(
                 title: form["title"] ?? "", description: form["description"] ?? "", components: form.all("components"),
-                scheduledStart: try WebPages.parseLocalInput(form["start"] ?? "", field: "start"),
-                scheduledEnd: try WebPages.parseLocalInput(form["end"] ?? "", field: "end"), isPublic: form["internal"] == nil)
+                scheduledStart: try DateInput.parse(form["start"] ?? "", field: "start"),
+                scheduledEnd: try DateInput.parse(form["end"] ?? "", field: "end"), isPublic: form["internal"] == nil)
             _ = try await store.scheduleMaintenance(draft, author: user.name, now: clock.now)
         } catch let error as DomainError {
             throw Self.failure("/app/maintenance", error)
@@ -219,24 +178,13 @@ struct AppController {
 
     @Sendable func usersPage(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireUser(.admin, request: request)
-        return try renderer.page("app-users", try await usersPage(WebPages.base(context, request, title: "Users"), context))
+        return try renderer.page(try await usersView(context, request))
     }
 
-    /// The user list and invite form, added to `page`.
-    func usersPage(_ page: [String: Any], _ context: AppRequestContext) async throws -> [String: Any] {
-        var page = page
-        let me = context.user?.id
-        page["users"] = try await store.users().map { user -> [String: Any] in
-            [
-                "id": String(user.id), "name": user.name, "email": user.email, "role": user.role.rawValue, "isDisabled": user.isDisabled,
-                "isInvited": !user.hasPassword, "isMe": user.id == me,
-                "roles": AccessRole.allCases.map { ["value": $0.rawValue, "selected": $0 == user.role] },
-            ]
-        }
-        page["roleOptions"] = AccessRole.allCases.map { ["value": $0.rawValue, "selected": $0 == .responder] }
-        return page
+    /// The user list and invite form; `inviteLink` is an invitation just made.
+    func usersView(_ context: AppRequestContext, _ request: Request, inviteLink: String? = nil) async throws -> UsersPage {
+        UsersPage(chrome: AppChrome(context, request, title: "Users"), users: try await store.users(), me: context.user?.id, inviteLink: inviteLink)
     }
-
 
     @Sendable func invite(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireUser(.admin, request: request)
@@ -256,9 +204,7 @@ struct AppController {
             _ = try await store.createInvitation(
                 Invitation(tokenHash: TokenSecrets.hash(secret), userID: user.id, createdAt: now, expiresAt: now.addingTimeInterval(7 * 86400)))
             // The link is shown once, in this response (never in a URL that lands in history); only its hash is stored.
-            var page = try await usersPage(WebPages.base(context, request, title: "Users"), context)
-            page["inviteLink"] = "\(origin)/app/invite/\(secret)"
-            return try renderer.page("app-users", page, status: .created)
+            return try renderer.page(try await usersView(context, request, inviteLink: "\(origin)/app/invite/\(secret)"), status: .created)
         } catch let error as DomainError {
             throw Self.failure("/app/users", error)
         }
@@ -305,21 +251,7 @@ struct AppController {
 
     @Sendable func tokensPage(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireUser(.admin, request: request)
-        var page = WebPages.base(context, request, title: "API tokens")
-        return try renderer.page("app-tokens", try await tokensPage(page))
-    }
-
-    /// The token list and form, added to `page`.
-    func tokensPage(_ page: [String: Any]) async throws -> [String: Any] {
-        var page = page
-        page["tokens"] = try await store.tokens().map { token -> [String: Any] in
-            [
-                "id": String(token.id), "name": token.name, "role": token.role.rawValue, "created": WebPages.when(token.createdAt),
-                "revoked": token.revokedAt.map(WebPages.when) ?? "", "isRevoked": token.isRevoked,
-            ]
-        }
-        page["roleOptions"] = AccessRole.allCases.map { ["value": $0.rawValue, "selected": $0 == .responder] }
-        return page
+        return try renderer.page(TokensPage(chrome: AppChrome(context, request, title: "API tokens"), tokens: try await store.tokens()))
     }
 
     @Sendable func createToken(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -330,10 +262,9 @@ struct AppController {
             guard let role = AccessRole(rawValue: form["role"] ?? "") else { throw DomainError.invalid(field: "role", message: "choose a role") }
             let (token, secret) = try await TokenSecrets.issue(name: form["name"] ?? "", role: role, store: store, now: clock.now)
             // Shown in the response itself, never in a URL, and never again.
-            var page = WebPages.base(context, request, title: "API tokens")
-            page["newToken"] = secret
-            page["newTokenName"] = token.name
-            return try renderer.page("app-tokens", try await tokensPage(page), status: .created)
+            let page = TokensPage(
+                chrome: AppChrome(context, request, title: "API tokens"), tokens: try await store.tokens(), newToken: secret, newTokenName: token.name)
+            return try renderer.page(page, status: .created)
         } catch let error as DomainError {
             throw Self.failure("/app/tokens", error)
         }

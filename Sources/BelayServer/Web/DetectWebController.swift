@@ -24,32 +24,10 @@ struct DetectWebController {
         app.post("integrations/:id/:action", use: integrationAction)
     }
 
-    static func statusClass(_ status: MonitorStatus) -> String {
-        switch status {
-        case .up: return "st-operational"
-        case .degraded: return "st-degraded_performance"
-        case .down: return "st-major_outage"
-        case .pending, .paused: return "st-none"
-        }
-    }
-
-    static func target(_ monitor: Monitor) -> String {
-        let s = monitor.settings
-        switch monitor.kind {
-        case .http: return s.url ?? ""
-        case .tcp: return "\(s.host ?? ""):\(s.port ?? 0)"
-        case .tls: return "\(s.host ?? ""):\(s.port ?? 443)"
-        case .certificateFile: return s.path ?? "uploaded certificate"
-        case .dns: return s.name ?? ""
-        case .heartbeat: return "every \(monitor.intervalSeconds) s + \(s.graceSeconds ?? 0) s grace"
-        }
-    }
-
     // MARK: Monitors
 
     @Sendable func monitorsPage(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireUser(.viewer, request: request)
-        var page = WebPages.base(context, request, title: "Monitors")
         let query = request.uri.queryParameters
         var monitorQuery = MonitorQuery(limit: Self.pageSize + 1)
         monitorQuery.after = query["after"].flatMap { Int64($0) }
@@ -58,29 +36,18 @@ struct DetectWebController {
         var monitors = try await store.monitors(monitorQuery)
         let more = monitors.count > Self.pageSize
         if more { monitors.removeLast() }
-        page["monitors"] = monitors.map { monitor -> [String: Any] in
-            [
-                "id": String(monitor.id), "name": monitor.name, "kind": monitor.kind.rawValue, "target": Self.target(monitor),
-                "status": monitor.state.status.rawValue, "statusClass": Self.statusClass(monitor.state.status),
-                "message": monitor.state.lastMessage ?? "", "component": monitor.component ?? "",
-                "checked": monitor.state.lastCheckedAt.map(WebPages.when) ?? "never",
-            ]
-        }
-        page["hasMonitors"] = !monitors.isEmpty
         var filters: [String] = []
         if let status = monitorQuery.status { filters.append("status=\(status.rawValue)") }
         if let text = monitorQuery.text, !text.isEmpty { filters.append("q=\(text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")") }
-        if more, let last = monitors.last { page["nextPage"] = "/app/monitors?" + (filters + ["after=\(last.id)"]).joined(separator: "&") }
-        page["q"] = monitorQuery.text ?? ""
-        page["statusOptions"] = [["value": "", "label": "any state", "selected": monitorQuery.status == nil]]
-            + MonitorStatus.allCases.map { ["value": $0.rawValue, "label": $0.rawValue, "selected": $0 == monitorQuery.status] }
-        page["total"] = try await store.monitorCount()
-        page["kinds"] = MonitorKind.allCases.map { ["value": $0.rawValue] }
-        page["components"] = try await store.components().map { ["slug": $0.slug, "name": $0.name] }
-        page["severities"] = Severity.allCases.map { ["value": $0.rawValue, "selected": $0 == .sev2] }
+        let nextPage = more ? monitors.last.map { "/app/monitors?" + (filters + ["after=\($0.id)"]).joined(separator: "&") } : nil
+        let total = try await store.monitorCount()
+        let components = try await store.components()
         let stats = scheduler.stats()
-        page["stats"] = "\(stats.monitors) scheduled, \(stats.inFlight) running, start lateness p99 \(Int(stats.latenessP99Ms)) ms over the last minute"
-        return try renderer.page("app-monitors", page)
+        return try renderer.page(
+            MonitorsPage(
+                chrome: AppChrome(context, request, title: "Monitors"), monitors: monitors, nextPage: nextPage, query: monitorQuery, total: total,
+                components: components,
+                stats: "\(stats.monitors) scheduled, \(stats.inFlight) running, start lateness p99 \(Int(stats.latenessP99Ms)) ms over the last minute"))
     }
 
     @Sendable func addMonitor(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -138,47 +105,13 @@ struct DetectWebController {
     ) async throws -> Response {
         let id = monitor.id
         let now = clock.now
-        var page = WebPages.base(context, request, title: monitor.name)
-        page["id"] = String(monitor.id)
-        page["name"] = monitor.name
-        page["kind"] = monitor.kind.rawValue
-        page["target"] = Self.target(monitor)
-        page["status"] = monitor.state.status.rawValue
-        page["statusClass"] = Self.statusClass(monitor.state.status)
-        page["since"] = WebPages.when(monitor.state.since)
-        page["message"] = monitor.state.lastMessage ?? "not checked yet"
-        page["interval"] = monitor.intervalSeconds
-        page["timeout"] = monitor.timeoutSeconds
-        page["thresholds"] = "\(monitor.failureThreshold) failures to go down, \(monitor.successThreshold) successes to come back"
-        page["component"] = monitor.component ?? "none"
-        page["severity"] = monitor.severity.rawValue
-        page["isPaused"] = monitor.isPaused
-        page["isHeartbeat"] = monitor.kind == .heartbeat
-        page["heartbeatURL"] = heartbeatSecret.map { "\(configuration.baseURL)/api/v1/heartbeats/\($0)" } ?? ""
-
         let days = try await store.rollups(monitorIDs: [id], granularity: .day, since: now.addingTimeInterval(-89 * 86400))
         let hours = try await store.rollups(monitorIDs: [id], granularity: .hour, since: now.addingTimeInterval(-23 * 3600))
-        func uptime(_ rollups: [CheckRollup]) -> String {
-            let total = rollups.reduce(0) { $0 + $1.total }
-            guard total > 0 else { return "no data" }
-            let ok = rollups.reduce(0) { $0 + $1.up + $1.degraded }
-            return String(format: "%.3f%%", Double(ok) * 100 / Double(total))
-        }
-        let today = RollupGranularity.day.bucket(now)
-        page["uptime24h"] = uptime(hours)
-        page["uptime7d"] = uptime(days.filter { $0.bucket > today - 7 * 86400 })
-        page["uptime30d"] = uptime(days.filter { $0.bucket > today - 30 * 86400 })
-        page["uptime90d"] = uptime(days)
-        page["uptimeBars"] = Charts.uptimeBars(days, endingAt: today, count: 90)
-        page["latencyChart"] = Charts.latency(hours, endingAt: RollupGranularity.hour.bucket(now), count: 24, step: 3600)
-        page["results"] = try await store.results(monitorID: id, limit: 20).map { result -> [String: Any] in
-            [
-                "at": WebPages.when(result.checkedAt), "outcome": result.outcome.rawValue,
-                "outcomeClass": result.outcome == .up ? "st-operational" : result.outcome == .degraded ? "st-degraded_performance" : "st-major_outage",
-                "latency": result.latencyMs.map { String(format: "%.1f ms", $0) } ?? "-", "message": result.message,
-            ]
-        }
-        return try renderer.page("app-monitor", page, status: status)
+        let results = try await store.results(monitorID: id, limit: 20)
+        let page = MonitorPage(
+            chrome: AppChrome(context, request, title: monitor.name), monitor: monitor, days: days, hours: hours, results: results,
+            heartbeatURL: heartbeatSecret.map { "\(configuration.baseURL)/api/v1/heartbeats/\($0)" }, now: now)
+        return try renderer.page(page, status: status)
     }
 
     @Sendable func monitorAction(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -219,25 +152,15 @@ struct DetectWebController {
 
     // MARK: Integrations
 
-    func integrationsContext(_ context: AppRequestContext, _ request: Request) async throws -> [String: Any] {
-        var page = WebPages.base(context, request, title: "Integrations")
-        page["integrations"] = try await store.integrations().map { integration -> [String: Any] in
-            [
-                "id": String(integration.id), "name": integration.name, "kind": integration.kind.rawValue, "keyHint": integration.keyHint,
-                "components": integration.routing.defaultComponents.joined(separator: ", "), "severity": integration.routing.defaultSeverity.rawValue,
-                "rules": integration.routing.rules.count, "enabled": integration.isEnabled, "public": integration.publicIncidents,
-                "lastEvent": integration.lastEventAt.map(WebPages.when) ?? "never", "events": integration.eventCount,
-            ]
-        }
-        page["kinds"] = IntegrationKind.allCases.map { ["value": $0.rawValue] }
-        page["components"] = try await store.components().map { ["slug": $0.slug, "name": $0.name] }
-        page["severities"] = Severity.allCases.map { ["value": $0.rawValue, "selected": $0 == .sev2] }
-        return page
+    func integrationsView(_ context: AppRequestContext, _ request: Request) async throws -> IntegrationsPage {
+        IntegrationsPage(
+            chrome: AppChrome(context, request, title: "Integrations"), integrations: try await store.integrations(),
+            components: try await store.components())
     }
 
     @Sendable func integrationsPage(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireUser(.admin, request: request)
-        return try renderer.page("app-integrations", try await integrationsContext(context, request))
+        return try renderer.page(try await integrationsView(context, request))
     }
 
     @Sendable func addIntegration(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -261,12 +184,9 @@ struct DetectWebController {
                         rules: rules, defaultComponents: form.all("components").filter { !$0.isEmpty },
                         defaultSeverity: Severity(rawValue: form["severity"] ?? "") ?? .sev2),
                     publicIncidents: form["public"] != nil, createdAt: now, updatedAt: now))
-            var page = try await integrationsContext(context, request)
-            let urls = IntegrationURLs(baseURL: configuration.baseURL, key: key)
-            page["newKey"] = key
-            page["newName"] = integration.name
-            page["urls"] = [["label": "Alertmanager webhook", "url": urls.alertmanager], ["label": "Generic events", "url": urls.events], ["label": "PagerDuty Events v2 (routing_key = the key)", "url": urls.pagerduty]]
-            return try renderer.page("app-integrations", page, status: .created)
+            var page = try await integrationsView(context, request)
+            page.reveal(IntegrationURLs(baseURL: configuration.baseURL, key: key), key: key, name: integration.name)
+            return try renderer.page(page, status: .created)
         } catch let error as DomainError {
             throw AppController.failure("/app/integrations", error)
         }

@@ -16,24 +16,13 @@ struct MapWebController {
 
     @Sendable func mapPage(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireUser(.viewer, request: request)
-        var page = WebPages.base(context, title: "Dependency map")
         let map = try await store.dependencyMap()
         let selected = request.uri.queryParameters["node"].map(String.init).flatMap { map.entries[$0] != nil ? $0 : nil }
         let radius = selected.map { map.downstream(of: $0) } ?? [:]
-        page["svg"] = Self.draw(map, selected: selected, radius: Set(radius.keys))
-        page["nodes"] = map.entries.values.sorted { $0.slug < $1.slug }.map {
-            ["slug": $0.slug, "name": $0.name, "kind": $0.kind, "selected": $0.slug == selected]
-        }
-        if let selected {
-            let components = map.downstreamComponents(of: selected)
-            page["selectedName"] = map.entries[selected]?.name ?? selected
-            page["blast"] = radius.filter { $0.key != selected }.sorted { ($0.value.distance, $0.key) < ($1.value.distance, $1.key) }.map {
-                ["name": map.entries[$0.key]?.name ?? $0.key, "distance": $0.value.distance, "path": $0.value.path.joined(separator: " → "),
-                 "isComponent": map.entries[$0.key]?.isComponent ?? false]
-            }
-            page["blastCount"] = components.count
-        }
-        return try renderer.page("app-map", page)
+        return try renderer.page(
+            MapPage(
+                chrome: AppChrome(context, title: "Dependency map"), map: map, svg: Self.draw(map, selected: selected, radius: Set(radius.keys)),
+                selected: selected, radius: radius))
     }
 
     /// Columns by depth (what depends on nothing on the left), nodes stacked in each column, an arrow-less
@@ -78,18 +67,9 @@ struct MapWebController {
 
     @Sendable func changesPage(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireUser(.viewer, request: request)
-        var page = WebPages.base(context, title: "Changes")
         let now = clock.now
         let changes = try await store.changes(from: now.addingTimeInterval(-30 * 86400), to: now.addingTimeInterval(86400), limit: 500)
-        page["changes"] = changes.map { change -> [String: Any] in
-            [
-                "when": WebPages.when(change.startedAt), "kind": change.kind.rawValue, "summary": change.summary, "targets": change.targets.joined(separator: ", "),
-                "environment": change.environment, "author": change.author ?? "", "reviewed": change.reviewedBy ?? "not reviewed",
-                "tested": change.tested.map { $0 ? "tested" : "not tested" } ?? "", "status": change.status.rawValue, "link": change.sourceURL.flatMap(ExternalLink.validated) ?? "",
-            ]
-        }
-        page["hasChanges"] = !changes.isEmpty
-        page["freezes"] = try await store.freezes().filter { $0.isActive(at: now) }.map { ["reason": $0.reason, "since": WebPages.when($0.startsAt)] }
-        return try renderer.page("app-changes", page)
+        let freezes = try await store.freezes().filter { $0.isActive(at: now) }
+        return try renderer.page(ChangesPage(chrome: AppChrome(context, title: "Changes"), changes: changes, freezes: freezes))
     }
 }

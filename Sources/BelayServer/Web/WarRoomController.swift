@@ -33,31 +33,15 @@ struct WarRoomController {
 
     // MARK: Declare
 
-    func declareContext(_ context: AppRequestContext, form: FormData? = nil, error: String? = nil) async throws -> [String: Any] {
-        var page = WebPages.base(context, title: "Declare incident")
-        let chosenSeverity = form?["severity"] ?? "sev2"
-        page["severities"] = try await store.severityDefinitions().map { definition -> [String: Any] in
-            [
-                "level": definition.level.rawValue, "name": definition.name, "definition": definition.definition,
-                "urgency": definition.urgency == .high ? "High urgency: pages the on-call responder" : "Low urgency: notifies, does not page",
-                "checked": definition.level.rawValue == chosenSeverity,
-            ]
-        }
-        let chosen = Set(form?.all("components") ?? [])
-        page["components"] = try await store.components().map { ["slug": $0.slug, "name": $0.name, "checked": chosen.contains($0.slug)] }
-        let impact = form?["impact"] ?? Impact.majorOutage.rawValue
-        page["impacts"] = [Impact.majorOutage, .partialOutage, .degradedPerformance].map {
-            ["value": $0.rawValue, "label": $0.componentStatus.label, "selected": $0.rawValue == impact]
-        }
-        for field in ["title", "message", "commander", "communications", "scribe"] { page[field] = form?[field] ?? "" }
-        page["isInternal"] = form?["internal"] != nil
-        page["error"] = error
-        return page
+    func declareView(_ context: AppRequestContext, form: FormData? = nil, error: String? = nil) async throws -> DeclarePage {
+        DeclarePage(
+            chrome: AppChrome(context, title: "Declare incident", error: error), definitions: try await store.severityDefinitions(),
+            components: try await store.components(), form: form)
     }
 
     @Sendable func declarePage(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireUser(.responder, request: request)
-        return try renderer.page("declare", try await declareContext(context))
+        return try renderer.page(try await declareView(context))
     }
 
     @Sendable func declare(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -78,100 +62,27 @@ struct WarRoomController {
             let (incident, _) = try await store.declareIncident(draft, author: user.name, now: clock.now)
             throw WebRedirect(location: "/app/incidents/\(incident.id)")
         } catch let error as DomainError {
-            return try renderer.page("declare", try await declareContext(context, form: form, error: error.message), status: .unprocessableContent)
+            return try renderer.page(try await declareView(context, form: form, error: error.message), status: .unprocessableContent)
         }
     }
 
     // MARK: The war room
 
-    func warRoomContext(_ incident: Incident, _ context: AppRequestContext, request: Request) async throws -> [String: Any] {
-        var page = WebPages.base(context, title: incident.title)
+    func warRoomView(_ incident: Incident, _ context: AppRequestContext, request: Request) async throws -> WarRoomPage {
         let definitions = try await store.severityDefinitions()
         let names = Dictionary(uniqueKeysWithValues: try await store.components().map { ($0.slug, $0.name) })
-        page["incident"] = [
-            "id": String(incident.id), "title": incident.title, "status": incident.status.label, "statusValue": incident.status.rawValue,
-            "severity": incident.severity.rawValue,
-            "severityName": definitions.first { $0.level == incident.severity }?.name ?? "",
-            "urgency": (definitions.first { $0.level == incident.severity }?.urgency ?? .high).rawValue,
-            "isPublic": incident.isPublic, "isResolved": !incident.isOpen, "publicURL": "/incidents/\(incident.id)",
-            "impacts": incident.impacts.map { ["name": names[$0.slug] ?? $0.slug, "impact": $0.impact.componentStatus.label] },
-        ] as [String: Any]
-        page["canRespond"] = context.user?.role.allows(.responder) ?? false
         let signals = try await store.signals(SignalQuery(incidentID: incident.id, limit: 200))
-        page["signals"] = signals.map { signal -> [String: Any] in
-            [
-                "summary": signal.summary, "source": signal.sourceName, "status": signal.status.rawValue,
-                "statusClass": signal.status == .resolved ? "st-operational" : "st-major_outage", "severity": signal.severity.rawValue,
-                "since": WebPages.when(signal.startsAt), "count": signal.eventCount, // Checked again here: a link stored before links were checked on the way in must still never be an href.
-                "link": signal.links.lazy.compactMap { ExternalLink.validated($0.href) }.first ?? "",
-            ]
-        }
-        page["hasSignals"] = !signals.isEmpty
-        page["activeSignals"] = signals.filter { $0.status.isActive }.count
         let report = try await store.suspects(incidentID: incident.id, now: clock.now, settings: SuspectRanking.Settings(timeZone: timeZone))
-        page["suspects"] = report.suspects.prefix(5).map { suspect -> [String: Any] in
-            ["summary": suspect.summary, "kind": suspect.kind.rawValue, "score": String(format: "%.1f", suspect.score), "reasons": suspect.reasons.joined(separator: "; ")]
-        }
-        page["hasSuspects"] = !report.suspects.isEmpty
-        page["possiblyAffected"] = report.possiblyAffected.map { names[$0] ?? $0 }.joined(separator: ", ")
-        page["autoResolve"] = incident.autoResolve && incident.isOpen
-        page["holdOpen"] = incident.holdOpen
-        page["statusButtons"] = IncidentStatus.allCases.filter { $0 != incident.status && $0 != .investigating && incident.isOpen }.map { status in
-            ["value": status.rawValue, "label": status == .resolved ? "Resolve" : "Mark \(status.rawValue)"]
-        }
-        page["statusOptions"] = IncidentStatus.allCases.filter { incident.isOpen || $0 == .resolved }.map {
-            ["value": $0.rawValue, "label": $0.label]
-        }
-        page["severityOptions"] = definitions.map {
-            ["value": $0.level.rawValue, "label": "\($0.level.rawValue) · \($0.name)", "selected": $0.level == incident.severity]
-        }
-        page["milestones"] = Milestone.allCases.map { milestone -> [String: Any] in
-            let value = incident.milestones[milestone]
-            return [
-                "name": milestone.rawValue, "label": Self.milestoneLabel(milestone), "value": WebPages.localInput(value),
-                "shown": value.map(WebPages.when) ?? "not yet",
-            ]
-        }
-        page["roles"] = Role.allCases.map { ["name": $0.rawValue, "label": $0.rawValue.capitalized, "value": incident.roles[$0] ?? ""] }
-        page["kinds"] = TimelineKind.allCases.map { ["value": $0.rawValue, "label": Self.kindLabel($0)] }
-        page["timeline"] = try await timelineEntries(incident.id)
-        page["error"] = request.uri.queryParameters["error"].map(String.init)
-        return page
+        return WarRoomPage(
+            chrome: AppChrome(context, request, title: incident.title), incident: incident,
+            live: try await liveView(incident, definitions: definitions, names: names), definitions: definitions, signals: signals, report: report,
+            names: names, canRespond: context.user?.role.allows(.responder) ?? false)
     }
 
-    func timelineEntries(_ id: Int64) async throws -> [[String: Any]] {
-        try await store.timeline(incidentID: id).reversed().map { entry in
-            [
-                "kind": entry.kind.rawValue, "kindLabel": Self.kindLabel(entry.kind), "text": entry.text, "author": entry.author,
-                "when": WebPages.when(entry.occurredAt), "iso": BelayJSON.formatDate(entry.occurredAt), "isBackdated": entry.isBackdated,
-                "recorded": WebPages.when(entry.recordedAt),
-            ]
-        }
-    }
-
-    static func kindLabel(_ kind: TimelineKind) -> String {
-        switch kind {
-        case .declared: return "Declared"
-        case .statusChange: return "Status"
-        case .update: return "Public update"
-        case .note: return "Note"
-        case .milestone: return "Milestone"
-        case .severityChange: return "Severity"
-        case .impactChange: return "Impact"
-        case .roleChange: return "Role"
-        case .visibilityChange: return "Visibility"
-        case .signal: return "Signals"
-        }
-    }
-
-    static func milestoneLabel(_ milestone: Milestone) -> String {
-        switch milestone {
-        case .impactStartedAt: return "Impact started"
-        case .detectedAt: return "Detected"
-        case .acknowledgedAt: return "Acknowledged"
-        case .mitigatedAt: return "Mitigated"
-        case .resolvedAt: return "Resolved"
-        }
+    func liveView(_ incident: Incident, definitions: [SeverityDefinition], names: [String: String]) async throws -> WarRoomLive {
+        WarRoomLive(
+            incident: WarRoomIncident(incident, definitions: definitions, names: names),
+            timeline: try await store.timeline(incidentID: incident.id).reversed().map(TimelineLine.init))
     }
 
     func loadIncident(_ context: AppRequestContext) async throws -> Incident {
@@ -183,7 +94,7 @@ struct WarRoomController {
     @Sendable func warRoom(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireUser(.viewer, request: request)
         let incident = try await loadIncident(context)
-        return try renderer.page("war-room", try await warRoomContext(incident, context, request: request))
+        return try renderer.page(try await warRoomView(incident, context, request: request))
     }
 
     /// The live part of the war room (status line and timeline), fetched by the page's script when the
@@ -191,7 +102,8 @@ struct WarRoomController {
     @Sendable func liveFragment(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.requireUser(.viewer, request: request)
         let incident = try await loadIncident(context)
-        return try renderer.page("war-room-live", try await warRoomContext(incident, context, request: request))
+        let names = Dictionary(uniqueKeysWithValues: try await store.components().map { ($0.slug, $0.name) })
+        return try renderer.fragment(try await liveView(incident, definitions: try await store.severityDefinitions(), names: names))
     }
 
     /// Server-sent events: one `changed` event whenever this incident's timeline grows or it is updated.
@@ -292,7 +204,7 @@ struct WarRoomController {
             // Earliest milestones first, so the order rule is checked against the new values.
             for milestone in Milestone.allCases {
                 guard let text = form.text(milestone.rawValue) else { continue }
-                let date = try WebPages.parseLocalInput(text, field: milestone.rawValue)
+                let date = try DateInput.parse(text, field: milestone.rawValue)
                 if let current = incident.milestones[milestone], abs(current.timeIntervalSince(date)) < 60 { continue }
                 entries += try incident.setMilestone(milestone, to: date, author: author, now: now)
             }

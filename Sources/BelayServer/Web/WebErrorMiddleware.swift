@@ -14,12 +14,10 @@ struct WebErrorMiddleware: RouterMiddleware {
         } catch {
             guard let apiError = APIError.from(error) else {
                 context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(LogRedaction.path(request.uri.path))"])
-                return try renderer.page("app-error", WebPages.base(context, title: "Something went wrong").merging(["message": "An internal error occurred; it has been logged."]) { $1 }, status: .internalServerError)
+                let page = ErrorPage(chrome: AppChrome(context, title: "Something went wrong"), message: "An internal error occurred; it has been logged.")
+                return try renderer.page(page, status: .internalServerError)
             }
-            var page = WebPages.base(context, title: apiError.status.reasonPhrase)
-            page["message"] = apiError.message
-            page["status"] = apiError.status.code
-            return try renderer.page("app-error", page, status: apiError.status)
+            return try renderer.page(ErrorPage(chrome: AppChrome(context, title: apiError.status.reasonPhrase), message: apiError.message), status: apiError.status)
         }
     }
 }

@@ -1,24 +1,26 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import Mustache
 import NIOCore
 
-/// Renders the web app's pages. Every page is served with the same strict policy as the status page and
-/// is never cached, since it shows one person's view.
+/// Renders the web app's pages from its own templates (`Templates/app`). Every page is served with the
+/// same strict policy as the status page and is never cached, since it shows one person's view.
 struct WebRenderer: Sendable {
-    let templates: MustacheLibrary
-    let cssHref: String
-    let jsHref: String
+    let templates: TemplateLibrary
+    let assets: AppAssets
 
-    struct MissingTemplate: Error {
-        let name: String
+    /// Every view the app draws; each must have its template before the server starts.
+    static var views: [any TemplateView.Type] {
+        [
+            AppHomePage.self, ComponentsPage.self, ComponentEditPage.self, MaintenancePage.self, UsersPage.self, TokensPage.self,
+            DeclarePage.self, WarRoomPage.self, WarRoomLive.self, MonitorsPage.self, MonitorPage.self, IntegrationsPage.self, MapPage.self,
+            ChangesPage.self, ErrorPage.self, SetupPage.self, SignInPage.self, InvitePage.self, AccountPage.self,
+        ]
     }
 
-    /// Loads the app's templates itself, so the app shares no renderer with the status page.
-    static func load(cssHref: String, jsHref: String) async throws -> WebRenderer {
-        let folder = try ServerResources.directory().appendingPathComponent("Templates")
-        return WebRenderer(templates: try await MustacheLibrary(directory: folder.path), cssHref: cssHref, jsHref: jsHref)
+    static func load(assets: AppAssets) async throws -> WebRenderer {
+        let folder = try ServerResources.directory().appendingPathComponent("Templates/app")
+        return WebRenderer(templates: try await TemplateLibrary.load(folder, views: views), assets: assets)
     }
 
     static let headers: HTTPFields = [
@@ -30,13 +32,14 @@ struct WebRenderer: Sendable {
         HTTPField.Name("X-Frame-Options")!: "DENY",
     ]
 
-    func page(_ template: String, _ context: [String: Any], status: HTTPResponse.Status = .ok) throws -> Response {
-        var context = context
-        context["cssHref"] = cssHref
-        context["jsHref"] = jsHref
-        guard let html = templates.render(context, withTemplate: template) else {
-            throw MissingTemplate(name: template)
-        }
-        return Response(status: status, headers: Self.headers, body: .init(byteBuffer: ByteBuffer(string: html)))
+    func page<Page: AppPage>(_ page: Page, status: HTTPResponse.Status = .ok) throws -> Response {
+        var page = page
+        page.chrome.assets = assets
+        return try fragment(page, status: status)
+    }
+
+    /// A part of a page, fetched by the page's script; it has no chrome of its own.
+    func fragment<View: TemplateView>(_ view: View, status: HTTPResponse.Status = .ok) throws -> Response {
+        Response(status: status, headers: Self.headers, body: .init(byteBuffer: ByteBuffer(string: try templates.render(view))))
     }
 }

@@ -1,0 +1,47 @@
+import BelayCore
+
+/// `/app/map`: the dependency map, and the blast radius of a chosen node.
+struct MapPage: AppPage {
+    static let template = "map"
+    var chrome: AppChrome
+    /// Drawn by `MapWebController.draw`, which escapes every name it places.
+    var svg: String
+    var nodes: [Node]
+    /// Set only when a node is chosen, with the two below.
+    var selectedName: String?
+    var blast: [Reached]?
+    var blastCount: Int?
+
+    struct Node {
+        var slug: String
+        var name: String
+        var kind: String
+        var selected: Bool
+    }
+
+    struct Reached {
+        var name: String
+        var distance: Int
+        var path: String
+        var isComponent: Bool
+    }
+}
+
+extension MapPage {
+    /// `radius` is what lies downstream of `selected`, the chosen node, which it includes.
+    init(chrome: AppChrome, map: DependencyMap, svg: String, selected: String?, radius: [String: (distance: Int, path: [String])]) {
+        self.init(
+            chrome: chrome, svg: svg,
+            nodes: map.entries.values.sorted { $0.slug < $1.slug }.map {
+                Node(slug: $0.slug, name: $0.name, kind: $0.kind, selected: $0.slug == selected)
+            })
+        guard let selected else { return }
+        selectedName = map.entries[selected]?.name ?? selected
+        blast = radius.filter { $0.key != selected }.sorted { ($0.value.distance, $0.key) < ($1.value.distance, $1.key) }.map {
+            Reached(
+                name: map.entries[$0.key]?.name ?? $0.key, distance: $0.value.distance, path: $0.value.path.joined(separator: " → "),
+                isComponent: map.entries[$0.key]?.isComponent ?? false)
+        }
+        blastCount = map.downstreamComponents(of: selected).count
+    }
+}

@@ -1,0 +1,8 @@
+/// `/app/sign-in`.
+struct SignInPage: AppPage {
+    static let template = "account/sign-in"
+    var chrome: AppChrome
+    var email = ""
+    /// Where to go once signed in.
+    var next = ""
+}
