@@ -31,23 +31,26 @@ public struct BelayApp {
         // The first snapshot exists before the server listens, so nobody is ever told "try again".
         try await publisher.rebuild()
 
-        let certificateFiles = CertificateFileAccess(directory: configuration.certificateDirectory)
-        let egress = try EgressPolicy(
-            allow: EgressPolicy.parseList(configuration.egressAllow), deny: EgressPolicy.parseList(configuration.egressDeny),
-            denyPrivate: configuration.egressDenyPrivate)
+        let certificateFiles = CertificateFileAccess(directory: configuration.detect.certificateDirectory)
+        let egress = EgressPolicy(allow: configuration.egress.allow, deny: configuration.egress.deny, denyPrivate: configuration.egress.denyPrivate)
         let scheduler = MonitorScheduler(
             store: store, checkers: checker ?? Checkers(group: MultiThreadedEventLoopGroup.singleton, egress: egress, certificateFiles: certificateFiles), clock: clock,
-            settings: .init(concurrency: configuration.monitorConcurrency, resultRetention: configuration.resultRetention, policy: configuration.signalPolicy),
+            settings: .init(
+                concurrency: configuration.detect.monitorConcurrency, resultRetention: configuration.retention.results,
+                policy: configuration.detect.signalPolicy),
             logger: logger)
-        let ingest = IngestQueue(store: store, clock: clock, policy: configuration.signalPolicy, maxPendingEvents: configuration.ingestQueueEvents)
+        let ingest = IngestQueue(
+            store: store, clock: clock, policy: configuration.detect.signalPolicy, maxPendingEvents: configuration.detect.ingestQueueEvents)
 
         let boundPort = BoundPort()
         let router = Router(context: AppRequestContext.self)
-        router.add(middleware: ClientAddressMiddleware(trustedProxies: configuration.trustedProxies))
+        router.add(middleware: ClientAddressMiddleware(trustedProxies: configuration.http.trustedProxies))
         router.add(middleware: ErrorMiddleware())
-        router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes, alertLimit: configuration.maxAlertBodyBytes))
+        router.add(middleware: BodyLimitMiddleware(limit: configuration.http.maxBodyBytes, alertLimit: configuration.http.maxAlertBodyBytes))
         PublicController(box: box).addRoutes(to: router)
-        IngestController(queue: ingest, store: store, bodyLimit: configuration.maxAlertBodyBytes, maxAlerts: configuration.maxAlertsPerDelivery).addRoutes(to: router)
+        IngestController(
+            queue: ingest, store: store, bodyLimit: configuration.http.maxAlertBodyBytes, maxAlerts: configuration.detect.maxAlertsPerDelivery
+        ).addRoutes(to: router)
         let monitors = MonitorsController(store: store, clock: clock, scheduler: scheduler, baseURL: configuration.baseURL, certificateFiles: certificateFiles)
         monitors.addHeartbeatRoutes(to: router)
 
@@ -60,7 +63,7 @@ public struct BelayApp {
         EventsController(store: store).addRoutes(to: api)
         monitors.addRoutes(to: api)
         IntegrationsController(store: store, clock: clock, baseURL: configuration.baseURL).addRoutes(to: api)
-        let changes = ChangesController(store: store, clock: clock, settings: SuspectRanking.Settings(timeZone: configuration.timeZone))
+        let changes = ChangesController(store: store, clock: clock, settings: SuspectRanking.Settings(timeZone: configuration.team.timeZone))
         changes.addRoutes(to: api)
         changes.addWebhookRoutes(to: router)
 
@@ -68,20 +71,21 @@ public struct BelayApp {
         let web = router.group("app")
             .add(middleware: WebErrorMiddleware(renderer: renderer))
             .add(middleware: WebAuthenticator(store: store, clock: clock, configuration: configuration))
-        let throttle = SignInThrottle(limit: configuration.signInAttempts, window: configuration.signInWindow)
+        let throttle = SignInThrottle(limit: configuration.sessions.signInAttempts, window: configuration.sessions.signInWindow)
         AccountController(
             store: store, clock: clock, configuration: configuration, renderer: renderer, throttle: throttle,
-            hasher: PasswordHasher(cost: configuration.passwordCost)).addRoutes(to: web)
-        let linkOrigin = LinkOrigin(publicURL: configuration.publicURL, baseURL: configuration.baseURL, listenHost: configuration.host, boundPort: boundPort)
+            hasher: PasswordHasher(cost: configuration.sessions.passwordCost)).addRoutes(to: web)
+        let linkOrigin = LinkOrigin(
+            publicURL: configuration.http.publicURL, baseURL: configuration.baseURL, listenHost: configuration.http.host, boundPort: boundPort)
         AppController(store: store, clock: clock, configuration: configuration, renderer: renderer, linkOrigin: linkOrigin).addRoutes(to: web)
-        WarRoomController(store: store, clock: clock, renderer: renderer, configuration: configuration, timeZone: configuration.timeZone).addRoutes(to: web)
+        WarRoomController(store: store, clock: clock, renderer: renderer, configuration: configuration, timeZone: configuration.team.timeZone).addRoutes(to: web)
         MapWebController(store: store, clock: clock, renderer: renderer).addRoutes(to: web)
         DetectWebController(store: store, clock: clock, configuration: configuration, renderer: renderer, scheduler: scheduler).addRoutes(to: web)
 
         return BelayApp(
             router: router, statusPage: publisher, scheduler: scheduler, boundPort: boundPort,
             timedJobs: TimedJobs(
-                store: store, clock: clock, policy: configuration.signalPolicy, eventRetention: configuration.eventRetention, logger: logger),
+                store: store, clock: clock, policy: configuration.detect.signalPolicy, eventRetention: configuration.retention.events, logger: logger),
             ingest: ingest,
             configuration: configuration)
     }
@@ -89,13 +93,13 @@ public struct BelayApp {
     /// The HTTP application with the status page publisher running beside it. `onListening` gets the
     /// port actually bound (useful with port 0).
     public func application(logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        let counter = ConnectionCounter(maxPerClient: configuration.maxConnectionsPerClient, exempt: configuration.trustedProxies)
-        let bodyTimeout = TimeAmount(configuration.bodyTimeout)
-        let idle = TimeAmount(configuration.idleTimeout)
+        let counter = ConnectionCounter(maxPerClient: configuration.http.maxConnectionsPerClient, exempt: configuration.http.trustedProxies)
+        let bodyTimeout = TimeAmount(configuration.http.bodyTimeout)
+        let idle = TimeAmount(configuration.http.idleTimeout)
         return Application(
             responder: PublicFastPath(box: statusPage.box, next: router.buildResponder()),
             server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(counter: counter, bodyTimeout: bodyTimeout)], idleTimeout: idle)),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Belay"),
+            configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "Belay"),
             // Services stop in reverse order after the server has finished its requests; the ingest queue
             // is first here, so it is the last to stop and commits every delivery a request accepted.
             services: [ingest, statusPage, scheduler, timedJobs],

@@ -122,9 +122,14 @@ import Testing
         defer { try? FileManager.default.removeItem(at: data) }
         let token = try BelayBinary.run(["admin", "create-token", "--role", "viewer", "--data", data.path]).lastLine
         let badConcurrency = try BelayBinary.run(["serve", "--data", data.path, "--monitor-concurrency", "0"])
-        #expect(badConcurrency.status != 0 && badConcurrency.stderr.contains("--monitor-concurrency must be 1-10000"))
+        #expect(badConcurrency.status != 0 && badConcurrency.stderr.contains("--monitor-concurrency: must be 1-10000"))
         let badQueue = try BelayBinary.run(["serve", "--data", data.path], environment: ["BELAY_INGEST_QUEUE": "lots"])
-        #expect(badQueue.status != 0 && badQueue.stderr.contains("BELAY_INGEST_QUEUE must be a number"))
+        #expect(badQueue.status != 0 && badQueue.stderr.contains("BELAY_INGEST_QUEUE: must be a number"))
+        let printed = try BelayBinary.run(["serve", "--print-config", "--port", "9191"], environment: ["BELAY_PUBLIC_URL": "https://ops:s3cret@status.example.com"])
+        #expect(printed.status == 0, "\(printed.stderr)")
+        let config = try JSONSerialization.jsonObject(with: Data(printed.stdout.utf8)) as? [String: Any]
+        #expect((config?["http"] as? [String: Any])?["port"] as? Int == 9191)
+        #expect(!printed.stdout.contains("s3cret"))
         let badRole = try BelayBinary.run(["admin", "create-token", "--role", "emperor", "--data", data.path])
         #expect(badRole.status != 0)
         #expect(badRole.stderr.contains("emperor"))

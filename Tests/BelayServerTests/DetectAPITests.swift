@@ -78,7 +78,7 @@ import Testing
             var after = try #require(try await Self.incidents(client, harness).first)
             #expect(after["status"] as? String == "monitoring")
             #expect((after["milestones"] as? [String: Any])?["mitigatedAt"] as? String == BelayJSON.formatDate(harness.clock.now))
-            let policy = harness.configuration.signalPolicy
+            let policy = harness.configuration.detect.signalPolicy
             #expect(try await harness.database.autoResolveIncidents(policy: policy, now: harness.clock.now).isEmpty)
             harness.clock.advance(by: policy.quietPeriod)
             #expect(try await harness.database.autoResolveIncidents(policy: policy, now: harness.clock.now) == [Int64(id)!])
@@ -102,7 +102,7 @@ import Testing
                 .post, "/api/v1/integrations/\(key)/alertmanager", token: nil,
                 json: Self.alertmanagerPayload(status: "resolved", startsAt: startsAt, endsAt: startsAt))
             harness.clock.advance(by: 86400)
-            #expect(try await harness.database.autoResolveIncidents(policy: harness.configuration.signalPolicy, now: harness.clock.now).isEmpty)
+            #expect(try await harness.database.autoResolveIncidents(policy: harness.configuration.detect.signalPolicy, now: harness.clock.now).isEmpty)
             #expect(try await Self.incidents(client, harness).first?["status"] as? String == "monitoring")
         }
     }
@@ -252,7 +252,7 @@ import Testing
                     result: CheckResult(monitorID: Int64(id), checkedAt: now.addingTimeInterval(Double(-index * 60)), outcome: outcome, latencyMs: 10, message: ""),
                     state: MonitorState(status: .up, since: now), transition: nil)
             }
-            try await harness.database.recordChecks(checks, policy: harness.configuration.signalPolicy, now: now)
+            try await harness.database.recordChecks(checks, policy: harness.configuration.detect.signalPolicy, now: now)
             try await publisher.rebuild()
             let home = try await client.send(.get, "/", token: nil).text
             #expect(home.contains("75.00% measured"))

@@ -32,7 +32,7 @@ import Testing
                     MonitorCheck(
                         result: CheckResult(monitorID: id, checkedAt: now.addingTimeInterval(Double(-index * 30)), outcome: outcome, latencyMs: outcome == .up ? 12 : nil, message: "m\(index)"),
                         state: MonitorState(status: .up, since: now), transition: nil)
-                }, policy: harness.configuration.signalPolicy, now: now)
+                }, policy: harness.configuration.detect.signalPolicy, now: now)
             let detail = String(buffer: try await browser.get(location).body)
             #expect(detail.contains("db &lt;port&gt;"))
             #expect(detail.contains("<svg class=\"bars\""))

@@ -72,7 +72,7 @@ import Testing
     }
 
     @Test func aDeliveryOverTheAlertLimitIsRefusedWhole() async throws {
-        let harness = try await Harness.make { $0.maxAlertsPerDelivery = 5 }
+        let harness = try await Harness.make { $0.detect.maxAlertsPerDelivery = 5 }
         try await harness.run { client, _ in
             let key = try await DetectAPITests.integration(client, harness)
             func delivery(_ count: Int) -> [String: Any] {
@@ -200,7 +200,7 @@ import Testing
     }
 
     @Test func onlyAdminsMakeCertificateFileMonitorsAndOnlyUnderTheDirectory() async throws {
-        let harness = try await Harness.make { $0.certificateDirectory = "/etc/belay/certs" }
+        let harness = try await Harness.make { $0.detect.certificateDirectory = "/etc/belay/certs" }
         try await harness.run { client, _ in
             func create(_ path: String, _ token: String) async throws -> TestResponse {
                 try await client.send(.post, "/api/v1/monitors", token: token, json: ["name": "cert", "kind": "certificate_file", "settings": ["path": path]])
@@ -222,7 +222,7 @@ import Testing
     }
 
     @Test func anInvitationLinkNeedsAKnownOrigin() async throws {
-        let harness = try await Harness.make { $0.publicURL = nil }
+        let harness = try await Harness.make { $0.http.publicURL = nil }
         try await harness.run { client, _ in
             var admin = try await WebAppTests.setUp(client, harness)
             let users = try await admin.get("/app/users")
@@ -299,8 +299,10 @@ import Testing
     func origin(publicURL: String? = nil, listen: String = "127.0.0.1", port: Int? = 8080) -> LinkOrigin {
         let bound = BoundPort()
         if let port { bound.set(port) }
-        var configuration = ServerConfiguration(host: listen, port: port ?? 0, publicURL: publicURL)
-        configuration.publicURL = publicURL
+        var configuration = ServerConfiguration()
+        configuration.http.host = listen
+        configuration.http.port = port ?? 0
+        configuration.http.publicURL = publicURL
         return LinkOrigin(publicURL: publicURL, baseURL: configuration.baseURL, listenHost: listen, boundPort: bound)
     }
 

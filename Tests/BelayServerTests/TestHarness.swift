@@ -24,8 +24,11 @@ struct Harness: Sendable {
         let clock = FixedClock(Date(timeIntervalSince1970: 1_790_000_000))
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        var configuration = ServerConfiguration(publicURL: "https://status.example.com", maxBodyBytes: maxBodyBytes, refreshInterval: .seconds(3600))
-        configuration.passwordCost = 4  // bcrypt's minimum: the tests check behaviour, not hashing strength
+        var configuration = ServerConfiguration()
+        configuration.http.publicURL = "https://status.example.com"
+        configuration.http.maxBodyBytes = maxBodyBytes
+        configuration.statusPage.refreshInterval = .seconds(3600)
+        configuration.sessions.passwordCost = 4  // bcrypt's minimum: the tests check behaviour, not hashing strength
         configure(&configuration)
         let admin = try await TokenSecrets.issue(name: "admin", role: .admin, store: database, now: clock.now).1
         let responder = try await TokenSecrets.issue(name: "responder", role: .responder, store: database, now: clock.now).1
@@ -46,7 +49,7 @@ struct Harness: Sendable {
     func run(live: Bool = false, _ body: @escaping @Sendable (any TestClientProtocol, StatusPagePublisher) async throws -> Void) async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         var configuration = configuration
-        if live { configuration.port = 0 }
+        if live { configuration.http.port = 0 }
         let app = try await BelayApp.build(store: database, configuration: configuration, clock: clock, logger: logger)
         let publisher = app.statusPage
         try await app.application(logger: logger).test(live ? .live : .router) { client in try await body(client, publisher) }

@@ -61,7 +61,7 @@ struct StatusPageBuilder: Sendable {
         let open = data.incidents.filter(\.isOpen)
         let overall = ServiceStatus.overall(statuses: statuses.values, openIncidents: open)
         let history = UptimeHistory.build(
-            components: data.components, incidents: data.incidents, maintenances: data.maintenances, days: configuration.historyDays, now: now,
+            components: data.components, incidents: data.incidents, maintenances: data.maintenances, days: configuration.statusPage.historyDays, now: now,
             measured: data.measured)
 
         var pages: [String: CachedPage] = [:]

@@ -38,7 +38,7 @@ public actor StatusPagePublisher: Service {
         // The log's head names the data this snapshot shows (events committed later trigger another build).
         let version = UInt64(clamping: try await store.eventHead())
         let now = clock.now
-        let since = now.addingTimeInterval(-Double(configuration.historyDays) * 86400)
+        let since = now.addingTimeInterval(-Double(configuration.statusPage.historyDays) * 86400)
         let components = try await store.components().filter(\.isPublic)
         let visible = Set(components.map(\.slug))
         var incidents = try await store.incidents(IncidentQuery(publicOnly: true, activeSince: since))
@@ -52,7 +52,7 @@ public actor StatusPagePublisher: Service {
         }
         for index in maintenances.indices { maintenances[index].components.removeAll { !visible.contains($0) } }
         let started = ContinuousClock.now
-        let measured = try await store.measuredDays(since: now.addingTimeInterval(-Double(configuration.historyDays) * 86400))
+        let measured = try await store.measuredDays(since: now.addingTimeInterval(-Double(configuration.statusPage.historyDays) * 86400))
         let data = PublicData(
             components: components, incidents: incidents, maintenances: maintenances, measured: measured, now: now, dataVersion: version)
         let builder = self.builder
@@ -82,7 +82,7 @@ public actor StatusPagePublisher: Service {
             }
             group.addTask {
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                    try? await Task.sleep(for: self.configuration.refreshInterval)
+                    try? await Task.sleep(for: self.configuration.statusPage.refreshInterval)
                     if await self.isStale(at: self.clock.now) { await self.rebuildLogged() }
                 }
             }

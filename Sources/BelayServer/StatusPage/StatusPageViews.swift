@@ -16,7 +16,7 @@ struct StatusPageViews {
 
     func chrome(title: String) -> StatusChrome {
         StatusChrome(
-            pageName: configuration.pageName, title: title, cssHref: cssHref, generatedAt: UTCTime.when(data.now),
+            pageName: configuration.statusPage.pageName, title: title, cssHref: cssHref, generatedAt: UTCTime.when(data.now),
             generatedISO: BelayJSON.formatDate(data.now))
     }
 
@@ -34,10 +34,10 @@ struct StatusPageViews {
         let active = data.maintenances.filter { $0.isActive(at: now) }.sorted { $0.scheduledStart < $1.scheduledStart }
         let upcoming = data.maintenances.filter { $0.isUpcoming(at: now) }.sorted { $0.scheduledStart < $1.scheduledStart }
         return StatusHomePage(
-            chrome: chrome(title: configuration.pageName), overallClass: "ind-\(overall.rawValue)", overallText: overall.description,
+            chrome: chrome(title: configuration.statusPage.pageName), overallClass: "ind-\(overall.rawValue)", overallText: overall.description,
             activeIncidents: open.map(incidentCard), hasActiveIncidents: !open.isEmpty, activeMaintenance: active.map(maintenanceCard),
             upcomingMaintenance: upcoming.map(maintenanceCard), hasActiveMaintenance: !active.isEmpty, hasUpcomingMaintenance: !upcoming.isEmpty,
-            historyDays: configuration.historyDays,
+            historyDays: configuration.statusPage.historyDays,
             groups: ComponentGroup.grouped(data.components).map { group in
                 StatusHomePage.Group(name: group.name ?? "", hasName: group.name != nil, components: group.members.map(componentRow))
             })
@@ -67,16 +67,16 @@ struct StatusPageViews {
         }
         let past = data.maintenances.filter { $0.effectiveStatus(at: data.now).isFinished }
         return HistoryPage(
-            chrome: chrome(title: "History · \(configuration.pageName)"), months: months, hasIncidents: !data.incidents.isEmpty,
-            pastMaintenance: past.map(maintenanceCard), hasPastMaintenance: !past.isEmpty, historyDays: configuration.historyDays)
+            chrome: chrome(title: "History · \(configuration.statusPage.pageName)"), months: months, hasIncidents: !data.incidents.isEmpty,
+            pastMaintenance: past.map(maintenanceCard), hasPastMaintenance: !past.isEmpty, historyDays: configuration.statusPage.historyDays)
     }
 
     func incidentPage(_ incident: Incident) -> PublicIncidentPage {
-        PublicIncidentPage(chrome: chrome(title: "\(incident.title) · \(configuration.pageName)"), incident: incidentCard(incident))
+        PublicIncidentPage(chrome: chrome(title: "\(incident.title) · \(configuration.statusPage.pageName)"), incident: incidentCard(incident))
     }
 
     func notFoundPage() -> NotFoundPage {
-        NotFoundPage(chrome: chrome(title: "Not found · \(configuration.pageName)"))
+        NotFoundPage(chrome: chrome(title: "Not found · \(configuration.statusPage.pageName)"))
     }
 
     /// The newest incidents as feed entries; each entry's content is the update history as HTML.
@@ -96,10 +96,10 @@ struct StatusPageViews {
     var feedUpdated: Date { data.incidents.map(\.updatedAt).max() ?? data.now }
 
     func atomFeed() -> AtomFeed {
-        AtomFeed(pageName: configuration.pageName, baseURL: configuration.baseURL, updated: BelayJSON.formatDate(feedUpdated), entries: feedEntries)
+        AtomFeed(pageName: configuration.statusPage.pageName, baseURL: configuration.baseURL, updated: BelayJSON.formatDate(feedUpdated), entries: feedEntries)
     }
 
     func rssFeed() -> RSSFeed {
-        RSSFeed(pageName: configuration.pageName, baseURL: configuration.baseURL, lastBuildDate: UTCTime.rfc822(feedUpdated), entries: feedEntries)
+        RSSFeed(pageName: configuration.statusPage.pageName, baseURL: configuration.baseURL, lastBuildDate: UTCTime.rfc822(feedUpdated), entries: feedEntries)
     }
 }

@@ -28,7 +28,7 @@ struct StatuspageV2Builder {
     var page: StatuspageV2.Page {
         let stamps = data.components.map(\.updatedAt) + data.incidents.map(\.updatedAt) + data.maintenances.map(\.updatedAt)
         let latest = stamps.max() ?? data.now
-        return StatuspageV2.Page(id: pageID, name: configuration.pageName, url: configuration.baseURL, time_zone: "Etc/UTC", updated_at: latest)
+        return StatuspageV2.Page(id: pageID, name: configuration.statusPage.pageName, url: configuration.baseURL, time_zone: "Etc/UTC", updated_at: latest)
     }
 
     /// Groups have no id of their own; derive one from the exact name. The underscore keeps it apart from

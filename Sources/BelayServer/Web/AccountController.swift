@@ -56,7 +56,7 @@ struct AccountController {
         let target = next.hasPrefix("/app") && !next.hasPrefix("//") ? next : "/app"
         return WebRedirect(
             location: target,
-            cookies: [WebSecrets.cookie(WebSecrets.sessionCookie, secret, maxAge: Int(configuration.sessionAbsoluteTimeout), secure: configuration.isBehindTLS)])
+            cookies: [WebSecrets.cookie(WebSecrets.sessionCookie, secret, maxAge: Int(configuration.sessions.absoluteTimeout), secure: configuration.isBehindTLS)])
     }
 
     // MARK: Setup

@@ -199,10 +199,11 @@ struct AppController {
             case .origin(let value): origin = value
             case .refused(let reason): throw DomainError.invalid(field: "invitation", message: reason)
             }
-            let user = try await store.createUser(User(name: form["name"] ?? "", email: form["email"] ?? "", role: role, createdAt: now, updatedAt: now))
             let secret = WebSecrets.random()
-            _ = try await store.createInvitation(
-                Invitation(tokenHash: TokenSecrets.hash(secret), userID: user.id, createdAt: now, expiresAt: now.addingTimeInterval(7 * 86400)))
+            // The user and their invitation are one write: a failure leaves neither behind.
+            _ = try await store.inviteUser(
+                User(name: form["name"] ?? "", email: form["email"] ?? "", role: role, createdAt: now, updatedAt: now),
+                tokenHash: TokenSecrets.hash(secret), expiresAt: now.addingTimeInterval(7 * 86400))
             // The link is shown once, in this response (never in a URL that lands in history); only its hash is stored.
             return try renderer.page(try await usersView(context, request, inviteLink: "\(origin)/app/invite/\(secret)"), status: .created)
         } catch let error as DomainError {

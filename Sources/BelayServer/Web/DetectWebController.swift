@@ -81,7 +81,7 @@ struct DetectWebController {
                 name: form["name"] ?? "", kind: kind, settings: settings, intervalSeconds: interval, timeoutSeconds: min(Int(form["timeout"] ?? "") ?? 10, interval),
                 component: component, severity: Severity(rawValue: form["severity"] ?? "") ?? .sev2,
                 heartbeatTokenHash: secret.map(TokenSecrets.hash), createdAt: now, updatedAt: now)
-            try CertificateFileAccess(directory: configuration.certificateDirectory).check(new, role: user.role)
+            try CertificateFileAccess(directory: configuration.detect.certificateDirectory).check(new, role: user.role)
             let monitor = try await store.createMonitor(new)
             scheduler.monitorsChanged()
             // The heartbeat URL is shown in this answer only (Belay keeps its hash), so no redirect.

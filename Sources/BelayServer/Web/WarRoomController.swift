@@ -142,7 +142,7 @@ struct WarRoomController {
     static func sessionIsValid(_ tokenHash: String?, _ store: any BelayStore, _ now: Date, _ configuration: ServerConfiguration) async throws -> Bool {
         guard let tokenHash, let (session, user) = try await store.session(tokenHash: tokenHash) else { return false }
         return !user.isDisabled
-            && session.isValid(at: now, idleTimeout: configuration.sessionIdleTimeout, absoluteTimeout: configuration.sessionAbsoluteTimeout)
+            && session.isValid(at: now, idleTimeout: configuration.sessions.idleTimeout, absoluteTimeout: configuration.sessions.absoluteTimeout)
     }
 
     static func fingerprint(_ id: Int64, _ store: any BelayStore) async throws -> String {

@@ -15,7 +15,7 @@ struct WebAuthenticator: RouterMiddleware {
             let (session, user) = try await store.session(tokenHash: TokenSecrets.hash(value))
         {
             let now = clock.now
-            if user.isDisabled || !session.isValid(at: now, idleTimeout: configuration.sessionIdleTimeout, absoluteTimeout: configuration.sessionAbsoluteTimeout) {
+            if user.isDisabled || !session.isValid(at: now, idleTimeout: configuration.sessions.idleTimeout, absoluteTimeout: configuration.sessions.absoluteTimeout) {
                 try await store.deleteSession(id: session.id)
             } else {
                 // Writing on every request would serialise reads behind the writer; a minute's precision will do.

@@ -20,19 +20,16 @@ struct DataOptions: ParsableArguments {
         URL(fileURLWithPath: data ?? Environment.value("BELAY_DATA") ?? "./belay-data")
     }
 
-    func synchronousMode() throws -> AppDatabase.Synchronous {
-        let raw = (synchronous ?? Environment.value("BELAY_SYNCHRONOUS") ?? "full").uppercased()
-        guard let mode = AppDatabase.Synchronous(rawValue: raw) else {
-            throw ValidationError("--synchronous must be full, normal or off (got '\(raw.lowercased())')")
-        }
-        return mode
+    func open() throws -> AppDatabase {
+        try Self.open(directory: directory, synchronous: synchronous ?? Environment.value("BELAY_SYNCHRONOUS") ?? "full")
     }
 
-    func open() throws -> AppDatabase {
+    static func open(directory: URL, synchronous: String) throws -> AppDatabase {
+        guard let mode = AppDatabase.Synchronous(rawValue: synchronous.uppercased()) else {
+            throw ValidationError("--synchronous must be full, normal or off (got '\(synchronous.lowercased())')")
+        }
         do {
-            return try AppDatabase.open(directory: directory, synchronous: try synchronousMode())
-        } catch let error as ValidationError {
-            throw error
+            return try AppDatabase.open(directory: directory, synchronous: mode)
         } catch {
             throw ValidationError("cannot open the data directory \(directory.path): \(error)")
         }
@@ -84,6 +81,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "How long raw monitor results are kept, e.g. 7d (env BELAY_RESULT_RETENTION; default 7d).")
     var resultRetention: String?
 
+    @Option(name: .long, help: "How long the event log keeps events, at least 1d, e.g. 365d (env BELAY_EVENT_RETENTION; default 365d).")
+    var eventRetention: String?
+
     @Option(name: .long, help: "Monitor checks run at once (env BELAY_MONITOR_CONCURRENCY; default 256).")
     var monitorConcurrency: Int?
 
@@ -123,82 +123,53 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Alerts in one delivery; more get 413 (env BELAY_MAX_ALERTS_PER_DELIVERY; default 1000).")
     var maxAlertsPerDelivery: Int?
 
+    @Flag(name: .long, help: "Print the effective configuration as JSON (secrets redacted) and exit.")
+    var printConfig = false
+
+    /// The values given as flags, by setting name, for `ConfigurationLoader`.
+    var givenFlags: [String: String] {
+        var flags: [String: String] = [:]
+        let strings: [(String, String?)] = [
+            ("host", host), ("port", port.map(String.init)), ("data", dataOptions.data), ("synchronous", dataOptions.synchronous),
+            ("page-name", pageName), ("public-url", publicURL), ("log-level", logLevel), ("egress-allow", egressAllow),
+            ("egress-deny", egressDeny), ("grouping-window", groupingWindow), ("quiet-period", quietPeriod),
+            ("result-retention", resultRetention), ("event-retention", eventRetention), ("monitor-concurrency", monitorConcurrency.map(String.init)),
+            ("ingest-queue", ingestQueue.map(String.init)), ("timezone", timezone), ("max-body", maxBody.map(String.init)),
+            ("max-alert-body", maxAlertBody.map(String.init)), ("idle-timeout", idleTimeout), ("body-timeout", bodyTimeout),
+            ("max-connections-per-client", maxConnectionsPerClient.map(String.init)), ("trusted-proxy", trustedProxy),
+            ("certificate-dir", certificateDir), ("max-alerts-per-delivery", maxAlertsPerDelivery.map(String.init)),
+        ]
+        for case let (name, value?) in strings { flags[name] = value }
+        if egressDenyPrivate { flags["egress-deny-private"] = "1" }
+        if demo && dataOptions.data == nil { flags["data"] = "./belay-demo" }
+        return flags
+    }
+
     func run() async throws {
-        let levelName = logLevel ?? Environment.value("BELAY_LOG_LEVEL") ?? "info"
-        guard let level = Logger.Level(rawValue: levelName) else { throw ValidationError("unknown log level '\(levelName)'") }
+        let configuration: ServerConfiguration
+        do {
+            configuration = try ConfigurationLoader.load(flags: givenFlags, environment: ProcessInfo.processInfo.environment)
+        } catch let error as ConfigurationLoader.Invalid {
+            throw ValidationError(error.description)
+        }
+        if printConfig {
+            print(try ConfigurationDocument(configuration).json())
+            return
+        }
+        let level = Logger.Level(rawValue: configuration.log.level) ?? .info
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
         let logger = Logger(label: "belay")
         FileLimit.raiseToHardLimit(logger: logger)
 
-        var configuration = ServerConfiguration()
-        configuration.host = host ?? Environment.value("BELAY_HOST") ?? configuration.host
-        if let port = try port ?? Environment.value("BELAY_PORT").map(Self.parsePort) { configuration.port = port }
-        guard (0...65535).contains(configuration.port) else { throw ValidationError("port must be 0-65535") }
-        configuration.pageName = pageName ?? Environment.value("BELAY_PAGE_NAME") ?? configuration.pageName
-        configuration.publicURL = publicURL ?? Environment.value("BELAY_PUBLIC_URL")
-        configuration.egressAllow = egressAllow ?? Environment.value("BELAY_EGRESS_ALLOW") ?? ""
-        configuration.egressDeny = egressDeny ?? Environment.value("BELAY_EGRESS_DENY") ?? ""
-        configuration.egressDenyPrivate = egressDenyPrivate || Environment.value("BELAY_EGRESS_DENY_PRIVATE") == "1"
-        do {
-            _ = try EgressPolicy.parseList(configuration.egressAllow)
-            _ = try EgressPolicy.parseList(configuration.egressDeny)
-        } catch {
-            throw ValidationError("egress policy: \(error)")
-        }
-        if let value = try Self.count(maxBody, env: "BELAY_MAX_BODY", flag: "--max-body", in: 1024...Int.max) { configuration.maxBodyBytes = value }
-        if let value = try Self.count(maxAlertBody, env: "BELAY_MAX_ALERT_BODY", flag: "--max-alert-body", in: 1024...Int.max) {
-            configuration.maxAlertBodyBytes = value
-        }
-        if let text = idleTimeout ?? Environment.value("BELAY_IDLE_TIMEOUT") {
-            configuration.idleTimeout = .seconds(try Self.parseDuration(text, option: "--idle-timeout", minimum: 0.1))
-        }
-        if let text = bodyTimeout ?? Environment.value("BELAY_BODY_TIMEOUT") {
-            configuration.bodyTimeout = .seconds(try Self.parseDuration(text, option: "--body-timeout", minimum: 0.1))
-        }
-        if let value = try Self.count(maxConnectionsPerClient, env: "BELAY_MAX_CONNECTIONS_PER_CLIENT", flag: "--max-connections-per-client", in: 1...1_000_000) {
-            configuration.maxConnectionsPerClient = value
-        }
-        if let value = try Self.count(maxAlertsPerDelivery, env: "BELAY_MAX_ALERTS_PER_DELIVERY", flag: "--max-alerts-per-delivery", in: 1...1_000_000) {
-            configuration.maxAlertsPerDelivery = value
-        }
-        if let text = trustedProxy ?? Environment.value("BELAY_TRUSTED_PROXY") {
-            do { configuration.trustedProxies = try CIDR.parseList(text) } catch { throw ValidationError("--trusted-proxy: \(error)") }
-        }
-        if let directory = certificateDir ?? Environment.value("BELAY_CERTIFICATE_DIR") {
-            guard directory.hasPrefix("/") else { throw ValidationError("--certificate-dir must be an absolute path (got '\(directory)')") }
-            configuration.certificateDirectory = directory
-        }
-        if let name = timezone ?? Environment.value("BELAY_TIMEZONE") {
-            guard let zone = TimeZone(identifier: name) else { throw ValidationError("--timezone: unknown time zone '\(name)' (use an IANA name such as Europe/Amsterdam)") }
-            configuration.timeZone = zone
-        }
-        if let text = groupingWindow ?? Environment.value("BELAY_GROUPING_WINDOW") {
-            configuration.signalPolicy.groupingWindow = try Self.parseDuration(text, option: "--grouping-window")
-        }
-        if let text = quietPeriod ?? Environment.value("BELAY_QUIET_PERIOD") {
-            configuration.signalPolicy.quietPeriod = try Self.parseDuration(text, option: "--quiet-period")
-        }
-        if let text = resultRetention ?? Environment.value("BELAY_RESULT_RETENTION") {
-            configuration.resultRetention = try Self.parseDuration(text, option: "--result-retention")
-        }
-        if let value = try Self.count(monitorConcurrency, env: "BELAY_MONITOR_CONCURRENCY", flag: "--monitor-concurrency", in: 1...10_000) {
-            configuration.monitorConcurrency = value
-        }
-        if let value = try Self.count(ingestQueue, env: "BELAY_INGEST_QUEUE", flag: "--ingest-queue", in: 1...Int.max) {
-            configuration.ingestQueueEvents = value
-        }
-
-        var dataOptions = dataOptions
-        if demo && dataOptions.data == nil { dataOptions.data = "./belay-demo" }
-        let database = try dataOptions.open()
+        let directory = URL(fileURLWithPath: configuration.data.directory)
+        let database = try DataOptions.open(directory: directory, synchronous: configuration.data.synchronous)
         if demo { try await Self.loadDemo(into: database, replays: demoReplays, logger: logger) }
-        let mode = try dataOptions.synchronousMode()
-        logger.info("opened database", metadata: ["path": "\(dataOptions.directory.path)", "synchronous": "\(mode.rawValue)"])
+        logger.info("opened database", metadata: ["path": "\(directory.path)", "synchronous": "\(configuration.data.synchronous)"])
         let setupCode = try await BelayApp.firstRunSetupCode(store: database, now: Date())
         let app = try await BelayApp.build(store: database, configuration: configuration, logger: logger)
-        logger.info("serving", metadata: ["url": "http://\(configuration.host):\(configuration.port)"])
-        let publicURL = configuration.publicURL
-        let host = configuration.host
+        logger.info("serving", metadata: ["url": "http://\(configuration.http.host):\(configuration.http.port)"])
+        let publicURL = configuration.http.publicURL
+        let host = configuration.http.host
         try await app.application(logger: logger) { port in
             guard let setupCode else { return }
             let base = publicURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? "http://\(host):\(port)"
@@ -264,41 +235,6 @@ struct Serve: AsyncParsableCommand {
         }
     }
 
-    /// "90s", "15m", "2h", "7d" (a bare number is seconds).
-    static func parseDuration(_ text: String, option: String, minimum: TimeInterval = 0) throws -> TimeInterval {
-        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
-        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
-        var number = Substring(trimmed)
-        var scale = 1.0
-        if let last = trimmed.last, let unit = units[last] {
-            number = trimmed.dropLast()
-            scale = unit
-        }
-        guard let value = Double(number), value >= 0, value.isFinite, value * scale < 1e9 else {
-            throw ValidationError("\(option) must be a duration such as 90s, 15m, 2h or 7d (got '\(text)')")
-        }
-        guard value * scale >= minimum else { throw ValidationError("\(option) must be at least \(minimum) s (got '\(text)')") }
-        return value * scale
-    }
-
-    /// A number from the flag, else the environment variable, checked against `range`; nil when neither is set.
-    static func count(_ flagValue: Int?, env: String, flag: String, in range: ClosedRange<Int>) throws -> Int? {
-        var value = flagValue
-        if value == nil, let text = Environment.value(env) {
-            guard let parsed = Int(text) else { throw ValidationError("\(env) must be a number (got '\(text)')") }
-            value = parsed
-        }
-        guard let value else { return nil }
-        guard range.contains(value) else {
-            throw ValidationError(range.upperBound == Int.max ? "\(flag) must be at least \(range.lowerBound)" : "\(flag) must be \(range.lowerBound)-\(range.upperBound)")
-        }
-        return value
-    }
-
-    static func parsePort(_ text: String) throws -> Int {
-        guard let port = Int(text) else { throw ValidationError("BELAY_PORT must be a number (got '\(text)')") }
-        return port
-    }
 }
 
 struct Admin: AsyncParsableCommand {
