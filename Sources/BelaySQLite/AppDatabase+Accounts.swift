@@ -126,9 +126,7 @@ extension AppDatabase: AccountStore {
                 try AdminRule.check(losesAdmin: true, activeAdmins: admins, what: .user)
             }
             try UserRecord(user).update(db)
-            // A new password or a disabled account ends every other session at once. Role changes need no
-            // such step: each request reads the role afresh.
-            if user.passwordHash != before.passwordHash || user.disabledAt != nil {
+            if user.endsSessions(comparedTo: before) {
                 var sessions = WebSessionRecord.filter(Column("userId") == id)
                 if let keepingSession, user.disabledAt == nil { sessions = sessions.filter(Column("id") != keepingSession) }
                 try sessions.deleteAll(db)
@@ -210,14 +208,8 @@ extension AppDatabase: AccountStore {
 
     public func claimSetup(tokenHash: String, admin: User, now: Date) async throws -> User {
         try await write { db in
-            guard let invitation = try InvitationRecord.filter(Column("tokenHash") == tokenHash && Column("userId") == nil).fetchOne(db),
-                invitation.expiresAt > now
-            else {
-                throw DomainError.conflict(code: "invalid_setup_code", message: "the setup link is not valid or has expired; restart Belay for a new one")
-            }
-            guard try UserRecord.fetchCount(db) == 0 else {
-                throw DomainError.conflict(code: "already_set_up", message: "Belay already has an admin; sign in instead")
-            }
+            let invitation = try InvitationRecord.filter(Column("tokenHash") == tokenHash && Column("userId") == nil).fetchOne(db)?.domain()
+            try FirstRunSetup.checkClaim(invitation: invitation, existingUsers: try UserRecord.fetchCount(db), now: now)
             var first = admin
             first.role = .admin
             let created = try Self.insertUser(first, db)

@@ -150,8 +150,7 @@ extension AppDatabase: ChangeStore {
     }
 
     public func createFreeze(_ freeze: ChangeFreeze) async throws -> ChangeFreeze {
-        try Validate.text(freeze.reason, field: "reason", max: 500)
-        if let end = freeze.endsAt, end <= freeze.startsAt { throw DomainError.invalid(field: "endsAt", message: "must be after startsAt") }
+        try freeze.validate()
         return try await write { db in
             var record = FreezeRecord(freeze)
             try record.insert(db)
@@ -162,11 +161,10 @@ extension AppDatabase: ChangeStore {
     public func endFreeze(id: Int64, at: Date) async throws -> ChangeFreeze {
         try await write { db in
             guard var record = try FreezeRecord.fetchOne(db, key: id) else { throw DomainError.notFound(what: "freeze", id: String(id)) }
-            let end = max(at, record.startsAt)
-            guard record.endsAt.map({ $0 > end }) ?? true else { return Written(record.domain, []) }
-            record.endsAt = end
+            guard let ended = record.domain.ending(at: at) else { return Written(record.domain, []) }
+            record.endsAt = ended.endsAt
             try record.update(db)
-            return Written(record.domain, [.freezeEnded(id: id)])
+            return Written(ended, [.freezeEnded(id: id)])
         }
     }
 }

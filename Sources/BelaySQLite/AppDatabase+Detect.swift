@@ -46,9 +46,7 @@ extension AppDatabase: DetectStore {
             guard var monitor = try MonitorRecord.fetchOne(db, key: id)?.domain() else { throw DomainError.notFound(what: "monitor", id: String(id)) }
             let before = monitor
             try change(&monitor)
-            guard monitor.id == id, monitor.kind == before.kind else {
-                throw DomainError.invalid(field: "kind", message: "a monitor's kind cannot change; create a new monitor")
-            }
+            try monitor.checkEdit(of: before)
             try monitor.validate(knownComponents: try Self.knownComponents(db))
             try MonitorRecord(monitor).update(db)
             return Written(monitor, [.monitorUpdated(id: id)])

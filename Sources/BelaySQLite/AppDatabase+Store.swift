@@ -84,10 +84,9 @@ extension AppDatabase: BelayStore {
             guard var component = try Self.fetchComponents(db).first(where: { $0.slug == slug }) else {
                 throw DomainError.notFound(what: "component", id: slug)
             }
+            let before = component
             try change(&component)
-            guard component.slug == slug else {
-                throw DomainError.invalid(field: "slug", message: "a component's slug cannot change")
-            }
+            try component.checkEdit(of: before)
             try DependencyMap.checkComponent(component, isNew: false, map: try Self.dependencyMap(db))
             try ComponentRecord(component).update(db)
             try Self.saveEdges(of: component, db)
@@ -299,7 +298,7 @@ extension AppDatabase: BelayStore {
     // MARK: Tokens
 
     public func createToken(_ token: APIToken) async throws -> APIToken {
-        try Validate.text(token.name, field: "name", max: 120)
+        try token.validate()
         return try await write { db in
             var record = TokenRecord(token)
             try record.insert(db)

@@ -115,7 +115,7 @@ public struct BelayApp {
 extension BelayApp {
     /// With nobody able to sign in yet, makes a one-time setup code (valid for a day) that creates the first
     /// admin at `/app/setup?code=...`. Nil once someone has an account.
-    public static func firstRunSetupCode(store: any BelayStore, now: Date) async throws -> String? {
+    public static func firstRunSetupCode(store: any AccountStore, now: Date) async throws -> String? {
         guard try await store.userCount() == 0 else { return nil }
         try await store.deleteInvitations(userID: nil)
         let code = WebSecrets.random()

@@ -4,7 +4,7 @@ import Hummingbird
 
 /// /api/v1/tokens and /api/v1/severities: the admin's settings.
 struct AdminController {
-    let store: any BelayStore
+    let store: any TokenStore & ComponentStore
     let clock: any WallClock
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {

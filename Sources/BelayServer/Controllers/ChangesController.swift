@@ -5,6 +5,7 @@ import Hummingbird
 /// /api/v1/changes (the change log and the change guard), /api/v1/map (the dependency map and blast
 /// radius), /api/v1/freezes, /api/v1/incidents/{id}/suspects, and the CI webhook.
 struct ChangesController {
+    /// The whole store: suspects and the change guard read changes, the map, incidents, maintenance and signals.
     let store: any BelayStore
     let clock: any WallClock
     let settings: SuspectRanking.Settings

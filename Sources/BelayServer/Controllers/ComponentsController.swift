@@ -4,7 +4,7 @@ import Hummingbird
 
 /// /api/v1/components: the components and their dependency edges.
 struct ComponentsController {
-    let store: any BelayStore
+    let store: any ComponentStore & IncidentStore & MaintenanceStore
     let clock: any WallClock
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {

@@ -6,7 +6,7 @@ import Hummingbird
 /// /api/v1/incidents: declare and run incidents. Every change goes through the domain lifecycle and the
 /// store's one-transaction update, so a rejected request leaves the incident as it was.
 struct IncidentsController {
-    let store: any BelayStore
+    let store: any IncidentStore & ComponentStore
     let clock: any WallClock
     let baseURL: String
 

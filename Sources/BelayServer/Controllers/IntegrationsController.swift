@@ -4,7 +4,7 @@ import Hummingbird
 
 /// /api/v1/integrations: alert senders and their routing (admin), and /api/v1/signals (viewer).
 struct IntegrationsController {
-    let store: any BelayStore
+    let store: any DetectStore & IncidentStore
     let clock: any WallClock
     let baseURL: String
 

@@ -4,7 +4,7 @@ import Hummingbird
 
 /// /api/v1/maintenance: schedule, start, complete and cancel maintenance windows.
 struct MaintenanceController {
-    let store: any BelayStore
+    let store: any MaintenanceStore
     let clock: any WallClock
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {

@@ -5,7 +5,7 @@ import Hummingbird
 
 /// /api/v1/monitors: synthetic checks, their results and rollups; /api/v1/monitoring/stats.
 struct MonitorsController {
-    let store: any BelayStore
+    let store: any DetectStore
     let clock: any WallClock
     let scheduler: MonitorScheduler
     let baseURL: String

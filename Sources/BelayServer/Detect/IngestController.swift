@@ -14,7 +14,7 @@ import NIOPosix
 /// pool, off the event loops and outside the write transaction.
 struct IngestController {
     let queue: IngestQueue
-    let store: any BelayStore
+    let store: any DetectStore
     let bodyLimit: Int
     let maxAlerts: Int
 

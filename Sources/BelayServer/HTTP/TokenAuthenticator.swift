@@ -21,7 +21,7 @@ public enum TokenSecrets {
     }
 
     /// Creates and stores a token, returning it with its secret (which is not kept).
-    public static func issue(name: String, role: AccessRole, store: any BelayStore, now: Date) async throws -> (APIToken, String) {
+    public static func issue(name: String, role: AccessRole, store: any TokenStore, now: Date) async throws -> (APIToken, String) {
         let secret = generate()
         let token = try await store.createToken(APIToken(name: name, role: role, tokenHash: hash(secret), createdAt: now))
         return (token, secret)
@@ -30,7 +30,7 @@ public enum TokenSecrets {
 
 /// Finds the bearer token on a request and puts it on the context. Routes decide which role they need.
 struct TokenAuthenticator: RouterMiddleware {
-    let store: any BelayStore
+    let store: any TokenStore
 
     func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization] else {

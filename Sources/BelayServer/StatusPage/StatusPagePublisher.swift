@@ -7,7 +7,7 @@ import ServiceLifecycle
 /// Keeps the public snapshot current: rebuilds it after every committed write and on a timer (so
 /// maintenance schedules and the day bars move on), one rebuild at a time.
 public actor StatusPagePublisher: Service {
-    let store: any BelayStore
+    let store: any ComponentStore & IncidentStore & MaintenanceStore & DetectStore & EventStore
     let clock: any WallClock
     let builder: StatusPageBuilder
     let configuration: ServerConfiguration
@@ -24,7 +24,7 @@ public actor StatusPagePublisher: Service {
     /// Even with nothing scheduled, rebuild this often so uptime figures for open incidents keep moving.
     static let maximumAge: TimeInterval = 300
 
-    init(store: any BelayStore, clock: any WallClock, builder: StatusPageBuilder, configuration: ServerConfiguration, box: SnapshotBox, logger: Logger) {
+    init(store: any ComponentStore & IncidentStore & MaintenanceStore & DetectStore & EventStore, clock: any WallClock, builder: StatusPageBuilder, configuration: ServerConfiguration, box: SnapshotBox, logger: Logger) {
         self.store = store
         self.clock = clock
         self.builder = builder

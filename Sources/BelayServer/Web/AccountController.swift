@@ -5,7 +5,7 @@ import Hummingbird
 
 /// First-run setup, sign-in and sign-out, invitations, and changing one's own password.
 struct AccountController {
-    let store: any BelayStore
+    let store: any AccountStore
     let clock: any WallClock
     let configuration: ServerConfiguration
     let renderer: WebRenderer

@@ -5,7 +5,7 @@ import HummingbirdBcrypt
 
 /// The web app's other pages: home, components, maintenance, users and API tokens.
 struct AppController {
-    let store: any BelayStore
+    let store: any ComponentStore & IncidentStore & MaintenanceStore & AccountStore & TokenStore
     let clock: any WallClock
     let configuration: ServerConfiguration
     let renderer: WebRenderer

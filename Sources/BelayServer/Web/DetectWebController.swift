@@ -6,7 +6,7 @@ import Hummingbird
 
 /// The app's monitor pages (list, detail with uptime and latency charts) and integration pages.
 struct DetectWebController {
-    let store: any BelayStore
+    let store: any DetectStore & ComponentStore
     let clock: any WallClock
     let configuration: ServerConfiguration
     let renderer: WebRenderer

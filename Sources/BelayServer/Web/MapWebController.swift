@@ -5,6 +5,7 @@ import Hummingbird
 /// /app/map: the dependency map drawn as SVG, with the blast radius of a chosen node highlighted, and the
 /// change log beside it.
 struct MapWebController {
+    /// The whole store: the map page draws the dependency map with incidents and changes on it.
     let store: any BelayStore
     let clock: any WallClock
     let renderer: WebRenderer

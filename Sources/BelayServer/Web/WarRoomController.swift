@@ -9,6 +9,7 @@ import ServiceLifecycle
 /// Declaring incidents and the incident war room: status, severity, milestones, roles, timeline, updates,
 /// and a server-sent event stream so other responders' changes appear without a reload.
 struct WarRoomController {
+    /// The whole store: the war room shows suspects, which read changes, the map, incidents and signals.
     let store: any BelayStore
     let clock: any WallClock
     let renderer: WebRenderer
@@ -139,13 +140,13 @@ struct WarRoomController {
             })
     }
 
-    static func sessionIsValid(_ tokenHash: String?, _ store: any BelayStore, _ now: Date, _ configuration: ServerConfiguration) async throws -> Bool {
+    static func sessionIsValid(_ tokenHash: String?, _ store: any AccountStore, _ now: Date, _ configuration: ServerConfiguration) async throws -> Bool {
         guard let tokenHash, let (session, user) = try await store.session(tokenHash: tokenHash) else { return false }
         return !user.isDisabled
             && session.isValid(at: now, idleTimeout: configuration.sessions.idleTimeout, absoluteTimeout: configuration.sessions.absoluteTimeout)
     }
 
-    static func fingerprint(_ id: Int64, _ store: any BelayStore) async throws -> String {
+    static func fingerprint(_ id: Int64, _ store: any IncidentStore) async throws -> String {
         let incident = try await store.incident(id: id)
         let entries = try await store.timeline(incidentID: id).count
         return "\(entries)-\(incident?.updatedAt.timeIntervalSince1970 ?? 0)"

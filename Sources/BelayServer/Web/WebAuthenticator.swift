@@ -5,7 +5,7 @@ import Hummingbird
 /// Finds the signed-in user from the session cookie on every /app request. The user is read afresh each
 /// time, so a role change or a disabled account takes effect on the next request.
 struct WebAuthenticator: RouterMiddleware {
-    let store: any BelayStore
+    let store: any AccountStore
     let clock: any WallClock
     let configuration: ServerConfiguration
 
