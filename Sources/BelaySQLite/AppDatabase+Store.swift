@@ -158,6 +158,19 @@ extension AppDatabase: BelayStore {
         return ServiceStatus.statusEvents(slugs: Set(slugs), before: before, after: after, maintenances: windows, now: now)
     }
 
+    /// The component status changes a maintenance write caused: the window compared as stored before and
+    /// after, the other windows and open incidents as they stand.
+    static func maintenanceStatusEvents(before: MaintenanceWindow?, after: MaintenanceWindow, now: Date, _ db: Database) throws -> [DomainEvent] {
+        let slugs = Set((before?.components ?? []) + after.components)
+        guard !slugs.isEmpty else { return [] }
+        let others = try hydrate(try MaintenanceRecord.filter(Column("scheduledEnd") >= now.timeIntervalSince1970).fetchAll(db), db)
+            .filter { $0.id != after.id }
+        let incidents = try openIncidents(db)
+        return ServiceStatus.statusEvents(
+            slugs: slugs, incidents: (incidents, incidents),
+            maintenances: (others + (before.map { [$0.asStored] } ?? []), others + [after.asStored]), now: now)
+    }
+
     static func knownComponents(_ db: Database) throws -> Set<String> {
         Set(try String.fetchAll(db, sql: "SELECT slug FROM component"))
     }
@@ -265,9 +278,9 @@ extension AppDatabase: BelayStore {
             try record.insert(db)
             window.id = record.id!
             try Self.saveChildren(of: &window, db)
-            return Written(
-                window,
-                [.maintenanceScheduled(id: window.id, startsAt: window.scheduledStart, endsAt: window.scheduledEnd, components: window.components)])
+            let scheduled = DomainEvent.maintenanceScheduled(
+                id: window.id, startsAt: window.scheduledStart, endsAt: window.scheduledEnd, components: window.components)
+            return Written(window, [scheduled] + (try Self.maintenanceStatusEvents(before: nil, after: window, now: now, db)))
         }
     }
 
@@ -279,7 +292,9 @@ extension AppDatabase: BelayStore {
             window.id = id
             try MaintenanceRecord(window).update(db)
             try Self.saveChildren(of: &window, db)
-            return Written(window, MaintenanceWindow.events(from: before, to: window))
+            let events = MaintenanceWindow.events(from: before, to: window)
+            let statuses = before.status == window.status ? [] : try Self.maintenanceStatusEvents(before: before, after: window, now: Date(), db)
+            return Written(window, events + statuses)
         }
     }
 

@@ -191,9 +191,17 @@ extension ServiceStatus {
     public static func statusEvents(
         slugs: Set<String>, before: [Incident], after: [Incident], maintenances: [MaintenanceWindow], now: Date
     ) -> [DomainEvent] {
+        statusEvents(slugs: slugs, incidents: (before, after), maintenances: (maintenances, maintenances), now: now)
+    }
+
+    /// The status changes of `slugs` between two states of the incidents and maintenance windows, as events.
+    public static func statusEvents(
+        slugs: Set<String>, incidents: (before: [Incident], after: [Incident]),
+        maintenances: (before: [MaintenanceWindow], after: [MaintenanceWindow]), now: Date
+    ) -> [DomainEvent] {
         let components = slugs.sorted().map { Component(slug: $0, name: $0, createdAt: now, updatedAt: now) }
-        let old = componentStatuses(components: components, incidents: before, maintenances: maintenances, now: now)
-        let new = componentStatuses(components: components, incidents: after, maintenances: maintenances, now: now)
+        let old = componentStatuses(components: components, incidents: incidents.before, maintenances: maintenances.before, now: now)
+        let new = componentStatuses(components: components, incidents: incidents.after, maintenances: maintenances.after, now: now)
         return components.compactMap { component in
             let slug = component.slug
             guard let from = old[slug], let to = new[slug], from != to else { return nil }

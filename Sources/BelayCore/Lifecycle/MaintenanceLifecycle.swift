@@ -62,6 +62,14 @@ extension MaintenanceWindow {
         status = effectiveStatus(at: now)
     }
 
+    /// The window as its stored status says, without the clock moving it: what it was before a write and is
+    /// after it, so the component status a write changed can be told apart from what time alone changes.
+    public var asStored: MaintenanceWindow {
+        var stored = self
+        stored.autoTransitions = false
+        return stored
+    }
+
     /// A message about the window without changing its status.
     public mutating func postUpdate(message: String, author: String, now: Date) throws {
         try Validate.text(message, field: "message", max: IncidentLifecycle.maxMessage)

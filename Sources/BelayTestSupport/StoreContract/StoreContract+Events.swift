@@ -79,6 +79,26 @@ extension StoreContract {
             _ = try await store.createComponent(ContractFixtures.component("db"))
             #expect(try await store.events(after: 0, limit: 10).map(\.sequence) == [head + 1])
         },
+        StoreContract("a window that starts and ends on schedule logs its own and its components' transitions") { store in
+            _ = try await store.createComponent(ContractFixtures.component("db"))
+            let start = Date().addingTimeInterval(-60)
+            let window = try await store.scheduleMaintenance(
+                MaintenanceDraft(title: "Upgrade", components: ["db"], scheduledStart: start, scheduledEnd: start.addingTimeInterval(3600)),
+                author: "a", now: start.addingTimeInterval(-3600))
+            let head = try await store.eventHead()
+            _ = try await store.updateMaintenance(id: window.id) { $0.followSchedule(at: start.addingTimeInterval(120)) }
+            let started = try await store.events(after: head, limit: 10).map(\.event)
+            #expect(started == [
+                .maintenanceStatusChanged(id: window.id, from: .scheduled, to: .inProgress),
+                .componentStatusChanged(slug: "db", from: .operational, to: .underMaintenance),
+            ])
+            let middle = try await store.eventHead()
+            _ = try await store.updateMaintenance(id: window.id) { $0.followSchedule(at: start.addingTimeInterval(7200)) }
+            #expect(try await store.events(after: middle, limit: 10).map(\.event) == [
+                .maintenanceStatusChanged(id: window.id, from: .inProgress, to: .completed),
+                .componentStatusChanged(slug: "db", from: .underMaintenance, to: .operational),
+            ])
+        },
         StoreContract("events carry no secret") { store in
             _ = try await store.createToken(APIToken(name: "ci", role: .admin, tokenHash: "secret-token-hash", createdAt: ContractFixtures.now))
             _ = try await store.createUser(
