@@ -120,18 +120,17 @@ extension AppDatabase: AccountStore {
             if email != before.email, try UserRecord.filter(Column("email") == email).fetchCount(db) > 0 {
                 throw DomainError.conflict(code: "already_exists", message: "a user with email \(email) already exists")
             }
-            let losesAdmin = before.role == .admin && before.disabledAt == nil && (user.role != .admin || user.disabledAt != nil)
-            if losesAdmin {
-                let admins = try UserRecord.filter(Column("role") == AccessRole.admin.rawValue && Column("disabledAt") == nil).fetchCount(db)
-                try AdminRule.check(losesAdmin: true, activeAdmins: admins, what: .user)
+            try AdminRule.check(before: before, after: user) {
+                try UserRecord.filter(Column("role") == AccessRole.admin.rawValue && Column("disabledAt") == nil).fetchCount(db)
             }
             try UserRecord(user).update(db)
+            var events: [DomainEvent] = [.userUpdated(id: id)]
             if user.endsSessions(comparedTo: before) {
                 var sessions = WebSessionRecord.filter(Column("userId") == id)
-                if let keepingSession, user.disabledAt == nil { sessions = sessions.filter(Column("id") != keepingSession) }
-                try sessions.deleteAll(db)
+                if let kept = user.survivingSession(keepingSession) { sessions = sessions.filter(Column("id") != kept) }
+                if try sessions.deleteAll(db) > 0 { events.append(.sessionEnded(userID: id)) }
             }
-            return Written(user, [.userUpdated(id: id)])
+            return Written(user, events)
         }
     }
 
@@ -214,7 +213,8 @@ extension AppDatabase: AccountStore {
             first.role = .admin
             let created = try Self.insertUser(first, db)
             try InvitationRecord.filter(Column("userId") == nil).deleteAll(db)
-            return Written(created, [.userCreated(id: created.id, role: created.role)])
+            // Nobody was signed in: the first admin made themself.
+            return Written(created, groups: [EventGroup(actor: .user(id: created.id, name: created.name), events: [.userCreated(id: created.id, role: created.role)])])
         }
     }
 }

@@ -154,7 +154,7 @@ extension AppDatabase: ChangeStore {
         return try await write { db in
             var record = FreezeRecord(freeze)
             try record.insert(db)
-            return Written(record.domain, [.freezeStarted(id: record.domain.id, endsAt: freeze.endsAt)])
+            return Written(record.domain, [.freezeCreated(id: record.domain.id, startsAt: freeze.startsAt, endsAt: freeze.endsAt)])
         }
     }
 

@@ -83,7 +83,7 @@ extension AppDatabase: DetectStore {
                 consecutiveFailures = ?, consecutiveSuccesses = ?, failingSince = ? WHERE id = ?
                 """)
             let insert = try db.makeStatement(sql: "INSERT INTO check_result (monitorId, checkedAt, outcome, latencyMs, message) VALUES (?, ?, ?, ?, ?)")
-            var transitions: [(Int64, MonitorStatus)] = []
+            var transitions: [(id: Int64, from: MonitorStatus?, to: MonitorStatus)] = []
             var groups: [EventGroup] = []
             for check in checks {
                 let s = check.state
@@ -99,15 +99,16 @@ extension AppDatabase: DetectStore {
                 try insert.execute(arguments: [id, r.checkedAt.timeIntervalSince1970, r.outcome.rawValue, r.latencyMs, r.message])
                 stored.append(r)
                 if let transition = check.transition {
-                    transitions.append((id, transition))
-                    if let from = previous.flatMap(MonitorStatus.init(rawValue:)), from != transition {
-                        groups.append(EventGroup(actor: nil, events: [.monitorStatusChanged(id: id, from: from, to: transition)]))
-                    }
+                    transitions.append((id, previous.flatMap(MonitorStatus.init(rawValue:)), transition))
                 }
             }
             try Self.addRollups(CheckRollup.summarize(stored), db)
-            for (id, status) in transitions {
+            for (id, from, status) in transitions {
                 guard let monitor = try MonitorRecord.fetchOne(db, key: id)?.domain() else { continue }
+                // The monitor itself changed state: it is the actor, like the signal it raises.
+                if let from, from != status {
+                    groups.append(EventGroup(actor: Actor(monitor.source), events: [.monitorStatusChanged(id: id, from: from, to: status)]))
+                }
                 let event = monitor.signalEvent(for: status, at: now)
                 let outcome = try Self.ingest(IngestBatch(origin: .source(monitor.source), events: [event]), policy: policy, now: now, db)
                 groups.append(EventGroup(actor: outcome.actor, events: outcome.events))
@@ -265,13 +266,12 @@ extension AppDatabase: DetectStore {
         let source: SignalSource
         switch batch.origin {
         case .integrationKey(let hash):
-            guard var record = try IntegrationRecord.filter(Column("keyHash") == hash).fetchOne(db), record.isEnabled else {
-                throw DomainError.notFound(what: "integration", id: "with this key")
-            }
-            record.lastEventAt = now
-            record.eventCount += batch.events.count
-            try record.update(db, columns: ["lastEventAt", "eventCount"])
-            source = try record.domain().source
+            var integration = try IntegrationRecord.filter(Column("keyHash") == hash).fetchOne(db)?.domain()
+            try Integration.checkAccepts(integration)
+            integration?.recordDelivery(events: batch.events.count, at: now)
+            guard let integration else { throw DomainError.notFound(what: "integration", id: "with this key") }
+            try IntegrationRecord(integration).update(db, columns: ["lastEventAt", "eventCount"])
+            source = integration.source
         case .source(let given):
             source = given
         }
@@ -279,8 +279,7 @@ extension AppDatabase: DetectStore {
             source: source, openIncidents: try openIncidents(db), knownComponents: try knownComponents(db), policy: policy, now: now)
         var receipts: [SignalReceipt] = []
         receipts.reserveCapacity(batch.events.count)
-        // Rules matched before the transaction hold only while the routing is still the one they used.
-        let decided = batch.routedWith == source.routing ? batch.matchedRules.flatMap { $0.count == batch.events.count ? $0 : nil } : nil
+        let decided = batch.matchedRules(for: source.routing)
         var matcher = RuleMatcher(routing: source.routing)
         // The hot path of ingestion: cached statements, not queries built and compiled per alert.
         let active = try db.cachedStatement(sql: "SELECT * FROM signal WHERE sourceKind = ? AND sourceId = ? AND dedupKey = ? AND status != 'resolved'")
@@ -372,14 +371,16 @@ extension AppDatabase: DetectStore {
         return try await write { db in
             var resolved: [Int64] = []
             var events: [DomainEvent] = []
+            // Loaded once; each resolution leaves it for the next one's "before".
+            var before = try Self.openIncidents(db)
             for id in candidates {
-                guard var incident = try Self.fetchIncident(id, db), incident.dueForAutoResolve(policy: policy, now: now) else { continue }
-                let before = try Self.openIncidents(db)
+                guard var incident = before.first(where: { $0.id == id }), incident.dueForAutoResolve(policy: policy, now: now) else { continue }
                 let entries = try incident.autoResolve(policy: policy, now: now)
                 try IncidentRecord(incident).update(db)
                 let saved = try Self.saveChildren(of: &incident, entries: entries, db)
                 events += DomainEvent.recording(saved, incidentID: id)
                 events += try Self.statusEvents(before: before, changed: incident, slugs: incident.impacts.map(\.slug), now: now, db)
+                before.removeAll { $0.id == id }
                 resolved.append(id)
             }
             return Written(resolved, events)

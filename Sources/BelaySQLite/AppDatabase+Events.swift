@@ -59,10 +59,27 @@ extension AppDatabase: EventStore {
         }
     }
 
+    public func prunedThrough() async throws -> Int64 {
+        try await read { db in try Int64.fetchOne(db, sql: "SELECT through FROM event_pruned WHERE id = 1") ?? 0 }
+    }
+
     public func pruneEvents(before: Date) async throws -> Int {
-        try await quietWrite { db in
-            try db.execute(sql: "DELETE FROM event WHERE recordedAt < ?", arguments: [before.timeIntervalSince1970])
-            return db.changesCount
+        // In batches, each its own short transaction, so a lowered retention never holds the writer for long.
+        var total = 0
+        while true {
+            let deleted = try await quietWrite { db -> Int in
+                let doomed = try Int64.fetchAll(
+                    db, sql: "SELECT sequence FROM event WHERE recordedAt < ? ORDER BY sequence LIMIT 5000", arguments: [before.timeIntervalSince1970])
+                guard let last = doomed.last else { return 0 }
+                // Everything up to the last one goes, even a later-recorded straggler, so the log keeps no hole.
+                try db.execute(sql: "DELETE FROM event WHERE sequence <= ?", arguments: [last])
+                try db.execute(
+                    sql: "INSERT INTO event_pruned (id, through) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET through = max(through, excluded.through)",
+                    arguments: [last])
+                return db.changesCount > 0 ? doomed.count : 0
+            }
+            total += deleted
+            if deleted < 5000 { return total }
         }
     }
 }

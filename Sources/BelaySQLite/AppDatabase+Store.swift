@@ -154,8 +154,7 @@ extension AppDatabase: BelayStore {
     static func statusEvents(before: [Incident], changed: Incident, slugs: [String], now: Date, _ db: Database) throws -> [DomainEvent] {
         guard !slugs.isEmpty else { return [] }
         let after = before.filter { $0.id != changed.id } + (changed.isOpen ? [changed] : [])
-        let windows = try hydrate(try MaintenanceRecord.filter(Column("scheduledEnd") >= now.timeIntervalSince1970).fetchAll(db), db)
-        return ServiceStatus.statusEvents(slugs: Set(slugs), before: before, after: after, maintenances: windows, now: now)
+        return ServiceStatus.statusEvents(slugs: Set(slugs), before: before, after: after, maintenances: try storedWindows(now: now, db), now: now)
     }
 
     /// The component status changes a maintenance write caused: the window compared as stored before and
@@ -163,12 +162,17 @@ extension AppDatabase: BelayStore {
     static func maintenanceStatusEvents(before: MaintenanceWindow?, after: MaintenanceWindow, now: Date, _ db: Database) throws -> [DomainEvent] {
         let slugs = Set((before?.components ?? []) + after.components)
         guard !slugs.isEmpty else { return [] }
-        let others = try hydrate(try MaintenanceRecord.filter(Column("scheduledEnd") >= now.timeIntervalSince1970).fetchAll(db), db)
-            .filter { $0.id != after.id }
+        let others = try storedWindows(now: now, db).filter { $0.id != after.id }
         let incidents = try openIncidents(db)
         return ServiceStatus.statusEvents(
             slugs: slugs, incidents: (incidents, incidents),
             maintenances: (others + (before.map { [$0.asStored] } ?? []), others + [after.asStored]), now: now)
+    }
+
+    /// The windows not yet over, as their stored status says. Component status in the log follows the stored
+    /// status, which `TimedJobs` moves on schedule, so every path judges maintenance by the same clock.
+    static func storedWindows(now: Date, _ db: Database) throws -> [MaintenanceWindow] {
+        try hydrate(try MaintenanceRecord.filter(Column("scheduledEnd") >= now.timeIntervalSince1970).fetchAll(db), db).map(\.asStored)
     }
 
     static func knownComponents(_ db: Database) throws -> Set<String> {
@@ -195,17 +199,18 @@ extension AppDatabase: BelayStore {
         try await write { db in
             guard var incident = try Self.fetchIncident(id, db) else { throw DomainError.notFound(what: "incident", id: String(id)) }
             let old = incident
-            let before = try Self.openIncidents(db)
             let entries = try change(&incident, try Self.knownComponents(db))
             incident.id = id
-            try IncidentRecord(incident).update(db)
-            let saved = try Self.saveChildren(of: &incident, entries: entries, db)
-            var events = DomainEvent.recording(saved, incidentID: id)
+            // Only a change of impact or of open/closed can change a component's status; the open incidents are
+            // read (before this one is saved) only then.
+            var statusEvents: [DomainEvent] = []
             if old.impacts != incident.impacts || old.isOpen != incident.isOpen {
                 let slugs = old.impacts.map(\.slug) + incident.impacts.map(\.slug)
-                events += try Self.statusEvents(before: before, changed: incident, slugs: slugs, now: Date(), db)
+                statusEvents = try Self.statusEvents(before: try Self.openIncidents(db), changed: incident, slugs: slugs, now: incident.updatedAt, db)
             }
-            return Written((incident, saved), events)
+            try IncidentRecord(incident).update(db)
+            let saved = try Self.saveChildren(of: &incident, entries: entries, db)
+            return Written((incident, saved), DomainEvent.recording(saved, incidentID: id) + statusEvents)
         }
     }
 
@@ -293,7 +298,8 @@ extension AppDatabase: BelayStore {
             try MaintenanceRecord(window).update(db)
             try Self.saveChildren(of: &window, db)
             let events = MaintenanceWindow.events(from: before, to: window)
-            let statuses = before.status == window.status ? [] : try Self.maintenanceStatusEvents(before: before, after: window, now: Date(), db)
+            let statuses =
+                before.status == window.status ? [] : try Self.maintenanceStatusEvents(before: before, after: window, now: window.updatedAt, db)
             return Written(window, events + statuses)
         }
     }
@@ -335,7 +341,7 @@ extension AppDatabase: BelayStore {
             guard var record = try TokenRecord.fetchOne(db, key: id) else { throw DomainError.notFound(what: "token", id: String(id)) }
             guard record.revokedAt == nil else { return Written(try record.domain(), []) }
             let admins = try TokenRecord.filter(Column("role") == AccessRole.admin.rawValue && Column("revokedAt") == nil).fetchCount(db)
-            try AdminRule.check(losesAdmin: record.role == AccessRole.admin.rawValue, activeAdmins: admins, what: .token)
+            try AdminRule.check(revoking: try record.domain(), activeAdminTokens: admins)
             record.revokedAt = now
             try record.update(db)
             return Written(try record.domain(), [.tokenRevoked(id: id)])

@@ -369,6 +369,11 @@ public struct AppDatabase: Sendable {
             try db.create(index: "event_by_time", on: "event", columns: ["recordedAt"])
             try db.alter(table: "timeline_entry") { t in t.add(column: "fact", .text) }
         }
+        migrator.registerMigration("v7-event-pruning") { db in
+            // The highest sequence pruning has removed, so a reader asking for older events learns they are gone
+            // rather than silently skipping them (a gap from a rolled-back write is not a loss).
+            try db.execute(sql: "CREATE TABLE event_pruned (id INTEGER PRIMARY KEY CHECK (id = 1), through INTEGER NOT NULL)")
+        }
         return migrator
     }
 

@@ -73,8 +73,9 @@ import Testing
         let entries = try #require(batch.changedIncidents.first?.1)
         #expect(entries.map(\.kind) == [.declared, .signal])
         #expect(entries[0].fact == .declared(severity: .sev2, status: .investigating, signalID: 1))
-        #expect(batch.events.first == .signalTriggered(id: 1, source: .integration, sourceID: 7, dedupKey: "disk", severity: .sev2, incidentID: 100))
-        #expect(batch.events.dropFirst().map(\.type) == ["incident.declared", "incident.signal_fired"])
+        // The incident is declared before any event names it.
+        #expect(batch.events.map(\.type) == ["incident.declared", "incident.signal_fired", "signal.triggered"])
+        #expect(batch.events.last == .signalTriggered(id: 1, source: .integration, sourceID: 7, dedupKey: "disk", severity: .sev2, incidentID: 100))
         #expect(batch.componentStatusEvents(maintenances: []) == [.componentStatusChanged(slug: "database", from: .operational, to: .partialOutage)])
     }
 

@@ -63,6 +63,15 @@ import Testing
                 let response = try await client.send(.get, "/api/v1/events?\(query)", token: harness.admin)
                 #expect(response.status == .badRequest, "\(query): \(response.text)")
             }
+            // A reader behind the retention is told, not left to skip what was pruned.
+            _ = try await client.send(.post, "/api/v1/components", token: harness.admin, json: ["slug": "api", "name": "API"])
+            _ = try await harness.database.pruneEvents(before: Date().addingTimeInterval(60))
+            let pruned = try await harness.database.prunedThrough()
+            #expect(pruned > 0)
+            let gone = try await client.send(.get, "/api/v1/events?after=0", token: harness.admin)
+            #expect(gone.status == .gone, "\(gone.text)")
+            #expect(gone.text.contains("events_pruned") && gone.text.contains("after=\(pruned)"))
+            #expect(try await client.send(.get, "/api/v1/events?after=\(pruned)", token: harness.admin).status == .ok)
             #expect(try await client.send(.get, "/api/v1/events", token: harness.responder).status == .forbidden)
             #expect(try await client.send(.get, "/api/v1/events", token: nil).status == .unauthorized)
         }

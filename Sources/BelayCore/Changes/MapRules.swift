@@ -73,4 +73,21 @@ public enum AdminRule {
     }
 
     public enum What: Sendable { case user, token }
+
+    /// Whether saving `after` over `before` takes an active admin away (a role change or disabling).
+    public static func losesAdmin(before: User, after: User) -> Bool {
+        before.role == .admin && before.disabledAt == nil && (after.role != .admin || after.disabledAt != nil)
+    }
+
+    /// Refuses revoking the last active admin token. `activeAdminTokens` counts them now, `token` included.
+    public static func check(revoking token: APIToken, activeAdminTokens: Int) throws {
+        guard !token.isRevoked else { return }
+        try check(losesAdmin: token.role == .admin, activeAdmins: activeAdminTokens, what: .token)
+    }
+
+    /// Refuses a user change that leaves no active admin. `activeAdmins` is only read when it could.
+    public static func check(before: User, after: User, activeAdmins: () throws -> Int) throws {
+        guard losesAdmin(before: before, after: after) else { return }
+        try check(losesAdmin: true, activeAdmins: try activeAdmins(), what: .user)
+    }
 }

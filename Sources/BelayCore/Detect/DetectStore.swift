@@ -51,6 +51,13 @@ public struct IngestBatch: Sendable {
         self.routedWith = routedWith
         self.matchedRules = matchedRules
     }
+
+    /// The rules matched before the transaction, if they still hold: only while the source's routing is the
+    /// one they were matched with, and one per event.
+    public func matchedRules(for routing: Routing) -> [Int?]? {
+        guard routedWith == routing, let matchedRules, matchedRules.count == events.count else { return nil }
+        return matchedRules
+    }
 }
 
 /// One monitor's check as the scheduler hands it to the store: the result and the monitor's new state.

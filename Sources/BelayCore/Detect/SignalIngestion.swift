@@ -118,8 +118,9 @@ public struct SignalIngestion: Sendable {
             open[id] = incident
             touch(id)
             entries[id, default: []] += opening
-            events.append(triggered(signal))
+            // The incident's events first, so no event names an incident the log has not declared yet.
             events += DomainEvent.recording(opening, incidentID: id)
+            events.append(triggered(signal))
             fedBySource[id] = true
             return receipt(signal, .openedIncident)
         case .join(_, let id):

@@ -35,7 +35,9 @@ public enum DomainEvent: Sendable, Equatable, Codable {
     case changeUpdated(id: Int64, status: ChangeStatus)
     case mapNodeSaved(slug: String)
     case mapNodeDeleted(slug: String)
-    case freezeStarted(id: Int64, endsAt: Date?)
+    /// A freeze was declared, from `startsAt` (now or later) until `endsAt` (open-ended when nil).
+    case freezeCreated(id: Int64, startsAt: Date, endsAt: Date?)
+    /// Someone ended a freeze early (a freeze that reaches its `endsAt` ends without an event).
     case freezeEnded(id: Int64)
 
     // Access: who may act. Names and roles only; keys and emails stay out of the log.
@@ -65,7 +67,7 @@ public enum DomainEvent: Sendable, Equatable, Codable {
             EventSubject(kind: .monitor, id: String(id))
         case .changeRecorded(let id, _, _), .changeUpdated(let id, _): EventSubject(kind: .change, id: String(id))
         case .mapNodeSaved(let slug), .mapNodeDeleted(let slug): EventSubject(kind: .mapNode, id: slug)
-        case .freezeStarted(let id, _), .freezeEnded(let id): EventSubject(kind: .freeze, id: String(id))
+        case .freezeCreated(let id, _, _), .freezeEnded(let id): EventSubject(kind: .freeze, id: String(id))
         case .integrationCreated(let id), .integrationUpdated(let id), .integrationDeleted(let id): EventSubject(kind: .integration, id: String(id))
         case .userCreated(let id, _), .userUpdated(let id), .sessionEnded(let id): EventSubject(kind: .user, id: String(id))
         case .tokenCreated(let id, _), .tokenRevoked(let id): EventSubject(kind: .token, id: String(id))
@@ -102,7 +104,7 @@ public enum DomainEvent: Sendable, Equatable, Codable {
         case .changeUpdated: "updated"
         case .mapNodeSaved: "saved"
         case .mapNodeDeleted: "deleted"
-        case .freezeStarted: "started"
+        case .freezeCreated: "created"
         case .freezeEnded: "ended"
         case .integrationCreated, .userCreated, .tokenCreated: "created"
         case .integrationUpdated, .userUpdated: "updated"

@@ -11,6 +11,9 @@ public protocol EventStore: Sendable {
     func eventHead() async throws -> Int64
     /// Deletes events recorded before `before`; returns how many.
     func pruneEvents(before: Date) async throws -> Int
+    /// The highest sequence pruning has removed (0 when none): a reader asking for events after an older
+    /// sequence has missed some, and must be told.
+    func prunedThrough() async throws -> Int64
     /// Wakes consumers when events commit. A hint only: the log is the truth, so consumers also poll it.
     var feed: EventFeed { get }
 }

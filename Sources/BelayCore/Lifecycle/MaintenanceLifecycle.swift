@@ -107,6 +107,13 @@ extension MaintenanceWindow {
         edited.status = after.status
         edited.updates = after.updates
         edited.updatedAt = after.updatedAt
+        if before.status != after.status {
+            // A transition by hand stops the schedule and moves the start or end to when it happened: part of
+            // the status change, not an edit.
+            edited.autoTransitions = after.autoTransitions
+            edited.scheduledStart = after.scheduledStart
+            edited.scheduledEnd = after.scheduledEnd
+        }
         if edited != after { events.append(.maintenanceEdited(id: after.id)) }
         let known = Set(before.updates.map(\.id))
         for update in after.updates where update.id == 0 || !known.contains(update.id) {

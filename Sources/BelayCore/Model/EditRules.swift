@@ -19,6 +19,20 @@ extension Monitor {
     }
 }
 
+extension Integration {
+    /// Only an enabled integration takes deliveries; a disabled or unknown key is answered as unknown, so a
+    /// key cannot be probed for whether it once existed.
+    public static func checkAccepts(_ integration: Integration?) throws {
+        guard let integration, integration.isEnabled else { throw DomainError.notFound(what: "integration", id: "with this key") }
+    }
+
+    /// Counts a delivery of `events` alerts at `date`.
+    public mutating func recordDelivery(events: Int, at date: Date) {
+        lastEventAt = date
+        eventCount += events
+    }
+}
+
 extension ChangeFreeze {
     public func validate() throws {
         try Validate.text(reason, field: "reason", max: 500)
@@ -47,6 +61,9 @@ extension User {
     public func endsSessions(comparedTo before: User) -> Bool {
         passwordHash != before.passwordHash || disabledAt != nil
     }
+
+    /// The session that outlives the others: the one making the change, unless the account is now disabled.
+    public func survivingSession(_ current: Int64?) -> Int64? { disabledAt == nil ? current : nil }
 }
 
 /// The first-run setup code: it makes the first admin, once, while it is valid and nobody has an account.

@@ -27,6 +27,12 @@ struct EventsController {
             }
             limit = value
         }
+        let pruned = try await store.prunedThrough()
+        guard after >= pruned else {
+            throw APIError(
+                status: .gone, code: "events_pruned",
+                message: "events up to \(pruned) are past the retention and were pruned; start again from after=\(pruned)")
+        }
         // The head is read first: a page can only end at or after it, so `head` never runs ahead of the events shown.
         let head = try await store.eventHead()
         let events = try await store.events(after: after, limit: limit)

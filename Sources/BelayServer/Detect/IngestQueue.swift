@@ -75,7 +75,14 @@ public actor IngestQueue: Service {
             committingEvents += events
             do {
                 let results = try await commit(work.map(\.batch))
-                for (item, result) in zip(work, results) { item.continuation.resume(returning: result) }
+                // One answer per delivery, whatever the store returned: a missing one fails rather than hangs.
+                for (index, item) in work.enumerated() {
+                    if index < results.count {
+                        item.continuation.resume(returning: results[index])
+                    } else {
+                        item.continuation.resume(throwing: StorageUnavailable(reason: "the store returned no result for a delivery"))
+                    }
+                }
             } catch {
                 for item in work { item.continuation.resume(throwing: error) }
             }

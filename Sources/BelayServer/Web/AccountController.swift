@@ -161,9 +161,12 @@ struct AccountController {
             try User.validatePassword(password)
             let hash = try await hasher.hash(password)
             let now = clock.now
-            let updated = try await store.updateUser(id: user.id, keepingSession: nil) { user in
-                user.passwordHash = hash
-                user.updatedAt = now
+            // Nobody is signed in yet: the invited person sets their own password.
+            let updated = try await WriteContext.acting(as: .user(id: user.id, name: user.name)) {
+                try await store.updateUser(id: user.id, keepingSession: nil) { user in
+                    user.passwordHash = hash
+                    user.updatedAt = now
+                }
             }
             try await store.deleteInvitations(userID: user.id)
             throw try await signedIn(updated, next: "/app")

@@ -15,7 +15,7 @@ extension StoreContract {
             #expect(try await store.incidents(IncidentQuery()).count == 1)
             let types = try await ContractFixtures.allEvents(store).map(\.event.type)
             #expect(types == [
-                "component.created", "signal.triggered", "incident.declared", "incident.signal_fired", "component.status_changed",
+                "component.created", "incident.declared", "incident.signal_fired", "signal.triggered", "component.status_changed",
             ])
         },
         StoreContract("concurrent deliveries of one key still make one signal and one incident") { store in

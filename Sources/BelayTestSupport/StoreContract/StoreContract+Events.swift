@@ -73,9 +73,11 @@ extension StoreContract {
         StoreContract("pruning drops old events but never moves the head back") { store in
             _ = try await store.createComponent(ContractFixtures.component("api"))
             let head = try await store.eventHead()
+            #expect(try await store.prunedThrough() == 0)
             #expect(try await store.pruneEvents(before: Date().addingTimeInterval(60)) == 1)
             #expect(try await store.events(after: 0, limit: 10).isEmpty)
             #expect(try await store.eventHead() == head)
+            #expect(try await store.prunedThrough() == head)
             _ = try await store.createComponent(ContractFixtures.component("db"))
             #expect(try await store.events(after: 0, limit: 10).map(\.sequence) == [head + 1])
         },

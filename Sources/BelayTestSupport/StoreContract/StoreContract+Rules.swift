@@ -50,3 +50,32 @@ extension StoreContract {
         },
     ]
 }
+
+extension StoreContract {
+    static let accounts: [StoreContract] = [
+        StoreContract("disabling a user ends their sessions and says so in the log") { store in
+            let now = ContractFixtures.now
+            _ = try await store.createUser(User(name: "Root", email: "root@example.com", role: .admin, createdAt: now, updatedAt: now))
+            let user = try await store.createUser(User(name: "Sam", email: "sam@example.com", role: .responder, createdAt: now, updatedAt: now))
+            _ = try await store.createSession(WebSession(tokenHash: "s1", userID: user.id, csrfToken: "c", createdAt: now, lastSeenAt: now))
+            let head = try await store.eventHead()
+            _ = try await store.updateUser(id: user.id, keepingSession: nil) { $0.disabledAt = now }
+            #expect(try await store.session(tokenHash: "s1") == nil)
+            #expect(try await store.events(after: head, limit: 10).map(\.event) == [.userUpdated(id: user.id), .sessionEnded(userID: user.id)])
+        },
+        StoreContract("a maintenance window started by hand is a status change, not an edit") { store in
+            _ = try await store.createComponent(ContractFixtures.component("db"))
+            let now = Date()
+            let window = try await store.scheduleMaintenance(
+                MaintenanceDraft(title: "Upgrade", components: ["db"], scheduledStart: now.addingTimeInterval(3600), scheduledEnd: now.addingTimeInterval(7200)),
+                author: "a", now: now)
+            let head = try await store.eventHead()
+            _ = try await store.updateMaintenance(id: window.id) { try $0.transition(to: .inProgress, message: nil, author: "a", now: now) }
+            #expect(try await store.events(after: head, limit: 10).map(\.event) == [
+                .maintenanceStatusChanged(id: window.id, from: .scheduled, to: .inProgress),
+                .maintenanceUpdatePosted(id: window.id, status: .inProgress),
+                .componentStatusChanged(slug: "db", from: .operational, to: .underMaintenance),
+            ])
+        },
+    ]
+}
