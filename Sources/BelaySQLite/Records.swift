@@ -178,7 +178,7 @@ struct TimelineEntryRecord: IdentifiedRecord {
     var occurredAt: Date
     var recordedAt: Date
     var text: String
-    /// The flat strings the API shows; entries stored before v6 have only these.
+    /// Entries stored before v6 have only these flat strings; newer ones store the typed `fact` alone.
     var details: [String: String]
     /// The typed fact in `EventCoding`'s JSON (since v6).
     var fact: String?
@@ -191,7 +191,7 @@ struct TimelineEntryRecord: IdentifiedRecord {
         occurredAt = value.occurredAt
         recordedAt = value.recordedAt
         text = value.text
-        details = value.fact.details
+        details = [:]
         fact = String(decoding: try EventCoding.encoder.encode(value.fact), as: UTF8.self)
     }
 

@@ -15,14 +15,17 @@ public struct BelayApp {
     let boundPort: BoundPort
     public let timedJobs: any Service
     public let ingest: IngestQueue
+    /// Services the store needs running while the app does (a database client's connection pool); they
+    /// start first and stop last. SQLite has none.
+    public let storeServices: [any Service]
     public let configuration: ServerConfiguration
 
     /// Wires the store, the controllers and the status page together.
     /// `checker` replaces the real monitor checkers (tests); by default monitors use the network under the
     /// configured egress policy.
     public static func build(
-        store: any BelayStore, configuration: ServerConfiguration, clock: any WallClock = SystemClock(), checker: (any Checker)? = nil,
-        logger: Logger
+        store: any BelayStore, storeServices: [any Service] = [], configuration: ServerConfiguration, clock: any WallClock = SystemClock(),
+        checker: (any Checker)? = nil, logger: Logger
     ) async throws -> BelayApp {
         let builder = try await StatusPageBuilder.load(configuration: configuration)
         let box = SnapshotBox()
@@ -86,8 +89,7 @@ public struct BelayApp {
             router: router, statusPage: publisher, scheduler: scheduler, boundPort: boundPort,
             timedJobs: TimedJobs(
                 store: store, clock: clock, policy: configuration.detect.signalPolicy, eventRetention: configuration.retention.events, logger: logger),
-            ingest: ingest,
-            configuration: configuration)
+            ingest: ingest, storeServices: storeServices, configuration: configuration)
     }
 
     /// The HTTP application with the status page publisher running beside it. `onListening` gets the
@@ -102,7 +104,7 @@ public struct BelayApp {
             configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "Belay"),
             // Services stop in reverse order after the server has finished its requests; the ingest queue
             // is first here, so it is the last to stop and commits every delivery a request accepted.
-            services: [ingest, statusPage, scheduler, timedJobs],
+            services: storeServices + [ingest, statusPage, scheduler, timedJobs],
             onServerRunning: { [boundPort] channel in
                 let port = channel.localAddress?.port ?? 0
                 boundPort.set(port)
