@@ -302,9 +302,8 @@ extension AppDatabase: DetectStore {
             try record.insert(db)
         }
         var events = ingestion.events
-        if !ingestion.touched.isEmpty {
-            let windows = try hydrate(try MaintenanceRecord.filter(Column("scheduledEnd") >= now.timeIntervalSince1970).fetchAll(db), db)
-            events += ingestion.componentStatusEvents(maintenances: windows)
+        if ingestion.mayChangeComponentStatus {
+            events += ingestion.componentStatusEvents(maintenances: try storedWindows(now: now, db))
         }
         return Ingested(receipts: receipts, events: events, actor: Actor(source))
     }

@@ -155,6 +155,16 @@ public struct SignalIngestion: Sendable {
         touched.compactMap { id in open[id].map { ($0, entries[id] ?? []) } }
     }
 
+    /// Whether any incident this delivery touched changed its impact or was opened, the only ways an alert
+    /// can change a component's status; when not, the backend need not load the maintenance in force.
+    public var mayChangeComponentStatus: Bool {
+        touched.contains { id in
+            guard let after = open[id] else { return false }
+            guard let old = before.first(where: { $0.id == id }) else { return true }
+            return old.impacts != after.impacts || old.isOpen != after.isOpen
+        }
+    }
+
     /// Component status changes this delivery caused, given the maintenance in force.
     public func componentStatusEvents(maintenances: [MaintenanceWindow]) -> [DomainEvent] {
         let changed = changedIncidents.map(\.0)

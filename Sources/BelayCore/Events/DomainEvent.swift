@@ -169,7 +169,9 @@ extension DomainEvent {
 
 /// JSON for stored facts (events, timeline facts): sorted keys and RFC 3339 dates, the same in every backend.
 public enum EventCoding {
-    public static var encoder: JSONEncoder {
+    /// Made once: ingestion encodes two or three facts per alert, and making an encoder costs more than using it.
+    /// An encoder that is never reconfigured may be shared across threads.
+    nonisolated(unsafe) public static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
@@ -177,9 +179,9 @@ public enum EventCoding {
             try container.encode(RFC3339.format(date))
         }
         return encoder
-    }
+    }()
 
-    public static var decoder: JSONDecoder {
+    nonisolated(unsafe) public static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
@@ -190,5 +192,5 @@ public enum EventCoding {
             return date
         }
         return decoder
-    }
+    }()
 }
