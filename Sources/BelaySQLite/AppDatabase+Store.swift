@@ -227,10 +227,15 @@ extension AppDatabase: BelayStore {
             try record.insert(db)
             incident.updates[index].id = record.id!
         }
+        // The entries come back with their ids as they are, not read back: decoding each fact again would cost
+        // ingestion as much as storing it.
         return try entries.map { entry in
             var record = try TimelineEntryRecord(entry, incidentId: id)
             try record.insert(db)
-            return try record.domain()
+            var saved = entry
+            saved.id = record.id ?? 0
+            saved.incidentID = id
+            return saved
         }
     }
 
