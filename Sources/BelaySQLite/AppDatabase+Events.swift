@@ -68,10 +68,11 @@ extension AppDatabase: EventStore {
         var total = 0
         while true {
             let deleted = try await quietWrite { db -> Int in
-                let doomed = try Int64.fetchAll(
-                    db, sql: "SELECT sequence FROM event WHERE recordedAt < ? ORDER BY sequence LIMIT 5000", arguments: [before.timeIntervalSince1970])
+                // Oldest first along the primary key, stopping at the first event young enough to keep.
+                let oldest = try Row.fetchAll(db, sql: "SELECT sequence, recordedAt FROM event ORDER BY sequence LIMIT 5000")
+                let doomed = oldest.prefix { ($0["recordedAt"] as Double) < before.timeIntervalSince1970 }.map { $0["sequence"] as Int64 }
                 guard let last = doomed.last else { return 0 }
-                // Everything up to the last one goes, even a later-recorded straggler, so the log keeps no hole.
+                // The kept log stays one run of sequence numbers: nothing below the watermark survives.
                 try db.execute(sql: "DELETE FROM event WHERE sequence <= ?", arguments: [last])
                 try db.execute(
                     sql: "INSERT INTO event_pruned (id, through) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET through = max(through, excluded.through)",

@@ -365,8 +365,8 @@ public struct AppDatabase: Sendable {
                   announce BOOLEAN NOT NULL,
                   payload TEXT NOT NULL)
                 """)
-            try db.create(index: "event_by_subject", on: "event", columns: ["subjectKind", "subjectId"])
-            try db.create(index: "event_by_time", on: "event", columns: ["recordedAt"])
+            // No secondary index: every alert appends two or three events, and each index would be written with
+            // them. Readers page by sequence (the primary key); pruning walks from the oldest.
             try db.alter(table: "timeline_entry") { t in t.add(column: "fact", .text) }
         }
         migrator.registerMigration("v7-event-pruning") { db in
