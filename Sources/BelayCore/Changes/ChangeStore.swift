@@ -55,7 +55,7 @@ extension BelayStore {
             if !hit.isEmpty {
                 let how = hit.map { slug -> String in
                     guard slug != target else { return slug }
-                    let via = downstream[slug]!.path.dropFirst().dropLast()
+                    let via = (downstream[slug]?.path ?? []).dropFirst().dropLast()
                     return via.isEmpty ? "\(slug) (directly downstream)" : "\(slug) (downstream via \(via.joined(separator: ", ")))"
                 }
                 reasons.append("incident \(incident.id) \"\(incident.title)\" is open on \(how.joined(separator: ", "))")

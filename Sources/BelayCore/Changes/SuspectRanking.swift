@@ -44,7 +44,7 @@ public enum SuspectRanking {
         public var timeZone: TimeZone
         public var clockSlack: TimeInterval
 
-        public init(lookback: TimeInterval = 72 * 3600, timeZone: TimeZone = TimeZone(identifier: "UTC")!, clockSlack: TimeInterval = 300) {
+        public init(lookback: TimeInterval = 72 * 3600, timeZone: TimeZone = TimeZone.utc, clockSlack: TimeInterval = 300) {
             self.lookback = lookback
             self.timeZone = timeZone
             self.clockSlack = clockSlack
@@ -120,7 +120,7 @@ public enum SuspectRanking {
             } else {
                 distance = 1 / (1 + 0.5 * Double(best.hops))
                 let via = best.path.dropFirst().dropLast()
-                reasons.append("\(what), upstream of \(best.path.last!)" + (via.isEmpty ? "" : " via \(via.joined(separator: ", "))"))
+                reasons.append("\(what), upstream of \(best.path.last ?? "")" + (via.isEmpty ? "" : " via \(via.joined(separator: ", "))"))
             }
         } else {
             distance = 0.1

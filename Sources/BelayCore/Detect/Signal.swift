@@ -180,7 +180,7 @@ public struct SignalSource: Sendable, Equatable {
     }
 
     /// Who the timeline says acted.
-    public var author: String { "\(kind.rawValue): \(name)" }
+    public var author: String { Actor(self).displayName }
 }
 
 /// Timing rules for turning signals into incidents.

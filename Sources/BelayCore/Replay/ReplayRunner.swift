@@ -182,7 +182,7 @@ public struct ReplayRunner {
             }
         }
 
-        let zone = file.timezone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
+        let zone = file.timezone.flatMap(TimeZone.init(identifier:)) ?? TimeZone.utc
         var result: [ReplayIncident] = []
         // Only the incidents this replay made (the directory may hold earlier replays too).
         for id in created {

@@ -50,7 +50,7 @@ public enum UptimeHistory {
         measured: [String: [Int64: MeasuredDay]] = [:]
     ) -> [String: ComponentHistory] {
         var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
+        calendar.timeZone = TimeZone.utc
         let today = calendar.startOfDay(for: now)
         let start = calendar.date(byAdding: .day, value: -(days - 1), to: today)!
 

@@ -9,13 +9,10 @@ public enum ConfigurationLoader {
     /// One setting: its flag (`--name`), its variable (`BELAY_NAME`) and how a value is applied.
     public struct Setting: Sendable {
         public let name: String
-        /// Whether the flag takes no value (`--egress-deny-private`); its variable is then "1" or "true".
-        public let isSwitch: Bool
         let apply: @Sendable (String, inout ServerConfiguration) throws -> Void
 
-        init(_ name: String, switch isSwitch: Bool = false, _ apply: @escaping @Sendable (String, inout ServerConfiguration) throws -> Void) {
+        init(_ name: String, _ apply: @escaping @Sendable (String, inout ServerConfiguration) throws -> Void) {
             self.name = name
-            self.isSwitch = isSwitch
             self.apply = apply
         }
 
@@ -73,7 +70,8 @@ public enum ConfigurationLoader {
         },
         Setting("egress-allow") { value, c in c.egress.allow = try cidrs(value) },
         Setting("egress-deny") { value, c in c.egress.deny = try cidrs(value) },
-        Setting("egress-deny-private", switch: true) { value, c in c.egress.denyPrivate = ["1", "true", "yes"].contains(value.lowercased()) },
+        // A switch: the flag passes "1", the variable takes 1, true or yes.
+        Setting("egress-deny-private") { value, c in c.egress.denyPrivate = ["1", "true", "yes"].contains(value.lowercased()) },
         Setting("grouping-window") { value, c in c.detect.signalPolicy.groupingWindow = try duration(value) },
         Setting("quiet-period") { value, c in c.detect.signalPolicy.quietPeriod = try duration(value) },
         Setting("max-alerts-per-delivery") { value, c in c.detect.maxAlertsPerDelivery = try number(value, in: 1...1_000_000) },

@@ -116,7 +116,7 @@ public struct ServerConfiguration: Sendable {
 
     public struct Team: Sendable {
         /// "Out of hours" in the suspect score is before 08:00 or after 18:00 here.
-        public var timeZone = TimeZone(identifier: "UTC") ?? .current
+        public var timeZone = TimeZone.utc
 
         public init() {}
     }

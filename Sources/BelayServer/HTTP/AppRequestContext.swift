@@ -41,22 +41,20 @@ public struct AppRequestContext: RequestContext {
     }
 
     /// The name recorded as the author of changes made with this request.
-    var author: String { token.map { "token:\($0.name)" } ?? "anonymous" }
+    var author: String { token.map { Actor.token(id: $0.id, name: $0.name).displayName } ?? "anonymous" }
 }
 
 /// Sets `clientAddress` for the rest of the request: the peer, or with trusted proxies the client they
 /// name (`ForwardedClient`). Every per-address limit, throttle and log line reads it from there.
 struct ClientAddressMiddleware: RouterMiddleware {
     let trustedProxies: [CIDR]
-    static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
-    static let forwarded = HTTPField.Name("Forwarded")!
 
     func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
         guard !trustedProxies.isEmpty else { return try await next(request, context) }
         var context = context
         context.clientAddress = ForwardedClient.address(
-            peer: context.clientAddress, forwardedFor: request.headers[values: Self.forwardedFor],
-            forwarded: request.headers[values: Self.forwarded], trusted: trustedProxies)
+            peer: context.clientAddress, forwardedFor: request.headers[values: .xForwardedFor],
+            forwarded: request.headers[values: .forwarded], trusted: trustedProxies)
         return try await next(request, context)
     }
 }

@@ -18,9 +18,7 @@ public enum BelayJSON {
 
     public static func makeDecoder() -> JSONDecoder { JSONBody.makeDecoder() }
 
-    public static func formatDate(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-    }
+    public static func formatDate(_ date: Date) -> String { RFC3339.format(date) }
 
     /// Parses an RFC 3339 date-time; see `RFC3339.parse`.
     public static func parseDate(_ text: String) -> Date? { RFC3339.parse(text) }

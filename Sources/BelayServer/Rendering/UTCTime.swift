@@ -2,7 +2,7 @@ import Foundation
 
 /// Dates as every page shows them: in UTC, as the app's date inputs are read.
 enum UTCTime {
-    static let zone = TimeZone(identifier: "UTC")!
+    static let zone = TimeZone.utc
     static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
     static let longMonthNames = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
     static let weekdayNames = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]

@@ -110,14 +110,14 @@ struct StatusPageBuilder: Sendable {
 
     static let htmlHeaders: HTTPFields = [
         .contentSecurityPolicy: contentSecurityPolicy,
-        HTTPField.Name("X-Content-Type-Options")!: "nosniff",
-        HTTPField.Name("Referrer-Policy")!: "no-referrer",
-        HTTPField.Name("X-Frame-Options")!: "DENY",
+        .xContentTypeOptions: "nosniff",
+        .referrerPolicy: "no-referrer",
+        .xFrameOptions: "DENY",
     ]
 
     static let jsonHeaders: HTTPFields = [
         .accessControlAllowOrigin: "*",
-        HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+        .xContentTypeOptions: "nosniff",
     ]
 
     func html(_ view: some TemplateView) throws -> CachedPage {

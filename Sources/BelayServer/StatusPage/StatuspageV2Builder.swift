@@ -57,7 +57,7 @@ struct StatuspageV2Builder {
                 result.append(
                     StatuspageV2.Component(
                         id: Self.groupID(name), name: name, status: worst.rawValue,
-                        created_at: group.members.map(\.createdAt).min()!, updated_at: group.members.map(\.updatedAt).max()!,
+                        created_at: group.members.map(\.createdAt).min() ?? data.now, updated_at: group.members.map(\.updatedAt).max() ?? data.now,
                         position: position, description: nil, showcase: false, start_date: nil, group_id: nil, page_id: pageID, group: true,
                         only_show_if_degraded: false, components: group.members.map(\.slug)))
             }
@@ -73,7 +73,7 @@ struct StatuspageV2Builder {
 
     static func day(_ date: Date) -> String {
         var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
+        calendar.timeZone = TimeZone.utc
         let parts = calendar.dateComponents([.year, .month, .day], from: date)
         return String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
     }

@@ -35,7 +35,7 @@ enum Charts {
         guard !points.isEmpty else {
             return "<p class=\"muted\">No latency measured in the last \(count) hours.</p>"
         }
-        let top = max(1, points.map(\.2).max()!) * 1.1
+        let top = max(1, points.map(\.2).max() ?? 1) * 1.1
         func x(_ i: Int) -> Double { Double(i) / Double(max(1, count - 1)) * (width - 40) + 36 }
         func y(_ v: Double) -> Double { height - 16 - v / top * (height - 24) }
         var svg = "<svg class=\"chart\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"Latency per hour, last \(count) hours: average line, maximum dots\">"

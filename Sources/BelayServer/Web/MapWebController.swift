@@ -33,7 +33,7 @@ struct MapWebController {
         func level(_ slug: String, _ seen: Set<String> = []) -> Int {
             if let known = depth[slug] { return known }
             let deps = (map.entries[slug]?.dependsOn ?? []).filter { map.entries[$0] != nil && !seen.contains($0) }
-            let value = deps.isEmpty ? 0 : 1 + deps.map { level($0, seen.union([slug])) }.max()!
+            let value = deps.map { level($0, seen.union([slug])) }.max().map { $0 + 1 } ?? 0
             depth[slug] = value
             return value
         }

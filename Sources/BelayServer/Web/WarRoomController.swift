@@ -14,7 +14,7 @@ struct WarRoomController {
     let clock: any WallClock
     let renderer: WebRenderer
     let configuration: ServerConfiguration
-    var timeZone = TimeZone(identifier: "UTC")!
+    var timeZone = TimeZone.utc
 
     func addRoutes(to app: RouterGroup<AppRequestContext>) {
         app.get("incidents/new", use: declarePage)
@@ -119,7 +119,7 @@ struct WarRoomController {
         let configuration = self.configuration
         return Response(
             status: .ok,
-            headers: [.contentType: "text/event-stream", .cacheControl: "no-store", HTTPField.Name("X-Accel-Buffering")!: "no"],
+            headers: [.contentType: "text/event-stream", .cacheControl: "no-store", .xAccelBuffering: "no"],
             body: .init { writer in
                 var last = try await Self.fingerprint(id, store)
                 try await writer.write(ByteBuffer(string: "retry: 2000\nevent: ready\ndata: \(last)\n\n"))

@@ -27,9 +27,9 @@ struct WebRenderer: Sendable {
         .contentType: "text/html; charset=utf-8",
         .contentSecurityPolicy: StatusPageBuilder.contentSecurityPolicy,
         .cacheControl: "no-store",
-        HTTPField.Name("X-Content-Type-Options")!: "nosniff",
-        HTTPField.Name("Referrer-Policy")!: "same-origin",
-        HTTPField.Name("X-Frame-Options")!: "DENY",
+        .xContentTypeOptions: "nosniff",
+        .referrerPolicy: "same-origin",
+        .xFrameOptions: "DENY",
     ]
 
     func page<Page: AppPage>(_ page: Page, status: HTTPResponse.Status = .ok) throws -> Response {
