@@ -43,10 +43,39 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Every outgoing connection (monitors and notifications): names resolved, each address judged by the
+        // egress policy, TLS contexts shared.
+        .target(
+            name: "BelayEgress",
+            dependencies: [
+                "BelayFormats",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        // The outbox: events become deliveries, sent over webhooks, chat and email with retries and leases.
+        .target(
+            name: "BelayNotify",
+            dependencies: [
+                "BelayCore",
+                "BelayEgress",
+                "BelayFormats",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "BelayMonitoring",
             dependencies: [
                 "BelayCore",
+                "BelayEgress",
                 "BelayFormats",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -64,6 +93,8 @@ let package = Package(
                 "BelayCore",
                 "BelayFormats",
                 "BelayMonitoring",
+                "BelayEgress",
+                "BelayNotify",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Mustache", package: "swift-mustache"),
@@ -108,11 +139,21 @@ let package = Package(
             name: "BelayMonitoringTests",
             dependencies: [
                 "BelayMonitoring",
+                "BelayEgress",
                 "BelayFormats",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        .testTarget(
+            name: "BelayNotifyTests",
+            dependencies: [
+                "BelayNotify", "BelayEgress", "BelayCore", "BelayFormats", "BelaySQLite", "BelayTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(

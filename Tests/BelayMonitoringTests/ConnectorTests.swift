@@ -1,3 +1,4 @@
+import BelayEgress
 import BelayMonitoring
 import NIOCore
 import NIOPosix

@@ -1,3 +1,4 @@
+import BelayEgress
 import BelayFormats
 import BelayMonitoring
 import NIOCore

@@ -1,3 +1,4 @@
+import BelayEgress
 import BelayCore
 import BelayMonitoring
 import Foundation

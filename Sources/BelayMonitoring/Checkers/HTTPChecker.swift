@@ -1,3 +1,4 @@
+import BelayEgress
 import BelayCore
 import Foundation
 import NIOCore

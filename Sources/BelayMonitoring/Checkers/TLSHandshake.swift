@@ -1,3 +1,4 @@
+import BelayEgress
 import BelayFormats
 import Foundation
 import NIOCore
@@ -13,7 +14,7 @@ struct TLSHandshake: Sendable {
     func certificate(host: String, port: Int, serverName: String, context: NIOSSLContext, deadline: NIODeadline) async throws -> NIOSSLCertificate? {
         let eventLoop = connector.group.next()
         let handshake = eventLoop.makePromise(of: NIOSSLCertificate?.self)
-        let sniName = Self.sniName(serverName)
+        let sniName = ServerName.sni(serverName)
         let channel: any Channel
         do {
             channel = try await connector.connect(host: host, port: port, deadline: deadline, on: eventLoop) { channel in
@@ -31,12 +32,6 @@ struct TLSHandshake: Sendable {
         }
         defer { channel.close(promise: nil) }
         return try await handshake.futureResult.bounded(by: deadline).get()
-    }
-
-    /// SNI carries names only; for an address NIOSSL checks the certificate against the peer's IP instead.
-    static func sniName(_ serverName: String) -> String? {
-        let bare = serverName.hasPrefix("[") && serverName.hasSuffix("]") ? String(serverName.dropFirst().dropLast()) : serverName
-        return IPAddress(parsing: bare) == nil ? serverName : nil
     }
 
     /// Why a verified handshake failed, in words: for a certificate problem this fetches the certificate

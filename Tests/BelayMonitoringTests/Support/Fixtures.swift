@@ -1,3 +1,4 @@
+import BelayEgress
 import BelayCore
 import BelayFormats
 import BelayMonitoring

@@ -1,3 +1,4 @@
+import BelayEgress
 import Foundation
 import NIOCore
 import NIOHTTP1

@@ -51,7 +51,7 @@ public enum ConnectionFailure: Error, Equatable, CustomStringConvertible {
         }
     }
 
-    static func describe(errno code: CInt) -> String {
+    package static func describe(errno code: CInt) -> String {
         switch code {
         case ECONNREFUSED: return "connection refused"
         case ECONNRESET: return "connection reset"
@@ -67,7 +67,7 @@ public enum ConnectionFailure: Error, Equatable, CustomStringConvertible {
 extension EventLoopFuture where Value: Sendable {
     /// This future, or `ConnectionFailure.timedOut` once `deadline` passes, whichever comes first.
     /// The work behind the future is not stopped; callers close what they opened.
-    func bounded(by deadline: NIODeadline) -> EventLoopFuture<Value> {
+    package func bounded(by deadline: NIODeadline) -> EventLoopFuture<Value> {
         let promise = eventLoop.makePromise(of: Value.self)
         let timer = eventLoop.scheduleTask(deadline: deadline) { promise.fail(ConnectionFailure.timedOut) }
         whenComplete { result in

@@ -2,7 +2,7 @@ import BelayFormats
 import NIOCore
 
 extension IPAddress {
-    init?(_ address: SocketAddress) {
+    package init?(_ address: SocketAddress) {
         switch address {
         case .v4(let v4):
             self = .v4(UInt32(bigEndian: v4.address.sin_addr.s_addr))

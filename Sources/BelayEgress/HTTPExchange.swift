@@ -4,19 +4,19 @@ import NIOHTTP1
 import NIOSSL
 
 /// Where one HTTP request goes, taken apart from its URL.
-struct HTTPTarget: Sendable {
-    var url: URL
-    var isHTTPS: Bool
+package struct HTTPTarget: Sendable {
+    package var url: URL
+    package var isHTTPS: Bool
     /// The host as the resolver takes it: a name, or an address without brackets.
-    var host: String
-    var port: Int
+    package var host: String
+    package var port: Int
     /// Path and query, as sent on the request line.
-    var requestTarget: String
-    var hostHeader: String
+    package var requestTarget: String
+    package var hostHeader: String
     /// From user:password in the URL.
-    var basicAuthorization: String?
+    package var basicAuthorization: String?
 
-    init(_ url: URL) throws {
+    package init(_ url: URL) throws {
         guard let components = URLComponents(url: url, resolvingAgainstBaseURL: true),
               let scheme = components.scheme?.lowercased()
         else { throw ConnectionFailure.failed("\(url.absoluteString) is not a valid URL") }
@@ -43,30 +43,32 @@ struct HTTPTarget: Sendable {
     }
 
     /// Scheme, host and port: credentials do not follow a redirect to another origin.
-    var origin: String { "\(isHTTPS ? "https" : "http")://\(hostHeader)" }
+    package var origin: String { "\(isHTTPS ? "https" : "http")://\(hostHeader)" }
 }
 
 /// One response, with at most the first `HTTPExchange.readLimit` bytes of its body.
-struct HTTPResponse: Sendable {
-    var head: HTTPResponseHead
-    var body: ByteBuffer
+package struct HTTPResponse: Sendable {
+    package var head: HTTPResponseHead
+    package var body: ByteBuffer
     /// The body went past the read limit; the rest was not read.
-    var isTruncated: Bool
+    package var isTruncated: Bool
 }
 
 /// One request and its response on a fresh connection (`Connection: close`), hand-wired on NIO:
 /// [TLS] -> request encoder -> response decoder -> `HTTPExchangeHandler`.
-struct HTTPExchange: Sendable {
+package struct HTTPExchange: Sendable {
     /// How much of a body is read; the rest is never read, so a huge or endless body costs nothing more.
-    static let readLimit = 1 << 20
+    package static let readLimit = 1 << 20
 
-    let connector: Connector
+    package let connector: Connector
 
-    func perform(
+    package init(connector: Connector) { self.connector = connector }
+
+    package func perform(
         _ target: HTTPTarget, method: HTTPMethod, headers: HTTPHeaders, body: String?, keepBody: Bool, deadline: NIODeadline
     ) async throws -> HTTPResponse {
         let tlsContext = target.isHTTPS ? try connector.tlsContexts.context(.full) : nil
-        let serverName = TLSHandshake.sniName(target.host)
+        let serverName = ServerName.sni(target.host)
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: target.requestTarget, headers: headers)
         let bodyBuffer = body.map { ByteBuffer(string: $0) }
         if let bodyBuffer {

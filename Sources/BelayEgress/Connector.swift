@@ -17,8 +17,8 @@ public struct Connector: Sendable {
     public let group: any EventLoopGroup
     public let egress: EgressPolicy
     /// Where blocking work runs (getaddrinfo, reading certificate files, regular expressions).
-    let threadPool: NIOThreadPool
-    let tlsContexts: TLSContextCache
+    package let threadPool: NIOThreadPool
+    package let tlsContexts: TLSContextCache
 
     /// - Parameter threadPool: runs getaddrinfo and other blocking work; nil uses one process-wide pool of
     ///   `sharedPoolThreads` threads, sized for many slow DNS answers at once (NIO's singleton pool has one
@@ -28,6 +28,18 @@ public struct Connector: Sendable {
         self.egress = egress
         self.threadPool = threadPool ?? Self.sharedPool
         self.tlsContexts = TLSContextCache()
+    }
+
+    private init(group: any EventLoopGroup, egress: EgressPolicy, threadPool: NIOThreadPool, tlsContexts: TLSContextCache) {
+        self.group = group
+        self.egress = egress
+        self.threadPool = threadPool
+        self.tlsContexts = tlsContexts
+    }
+
+    /// The same connector under another policy (a channel's allowed networks), sharing its TLS contexts.
+    public func with(egress: EgressPolicy) -> Connector {
+        Connector(group: group, egress: egress, threadPool: threadPool, tlsContexts: tlsContexts)
     }
 
     public static let sharedPoolThreads = 16
@@ -47,7 +59,7 @@ public struct Connector: Sendable {
         try await connect(host: host, port: port, deadline: deadline, on: group.next(), initializer: initializer).get()
     }
 
-    func connect(
+    package func connect(
         host: String, port: Int, deadline: NIODeadline, on eventLoop: any EventLoop,
         initializer: (@Sendable (any Channel) -> EventLoopFuture<Void>)?
     ) -> EventLoopFuture<any Channel> {
@@ -93,7 +105,7 @@ public struct Connector: Sendable {
 
     /// The addresses of `host` (a name or a literal address, IPv6 optionally in brackets) in resolver order,
     /// or a failure within `deadline`. Names resolve with getaddrinfo on the thread pool.
-    func resolve(
+    package func resolve(
         host: String, port: Int, family: CInt = AF_UNSPEC, forConnecting: Bool = true, deadline: NIODeadline, on eventLoop: any EventLoop
     ) -> EventLoopFuture<[SocketAddress]> {
         if let address = HostResolver.literal(host, port: port) { return eventLoop.makeSucceededFuture([address]) }
@@ -103,14 +115,14 @@ public struct Connector: Sendable {
     }
 
     /// Runs blocking `body` on the thread pool, giving up on waiting (not on the work) at `deadline`.
-    func runBlocking<T: Sendable>(deadline: NIODeadline, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+    package func runBlocking<T: Sendable>(deadline: NIODeadline, _ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await threadPool.runIfActive(eventLoop: group.next(), body).bounded(by: deadline).get()
     }
 }
 
 /// getaddrinfo, and literal addresses without it.
-enum HostResolver {
-    static func literal(_ host: String, port: Int) -> SocketAddress? {
+package enum HostResolver {
+    package static func literal(_ host: String, port: Int) -> SocketAddress? {
         let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         guard IPAddress(parsing: bare) != nil else { return nil }
         return try? SocketAddress(ipAddress: bare, port: port)
@@ -118,7 +130,7 @@ enum HostResolver {
 
     /// Blocking. getaddrinfo also accepts "127.1", "2130706433" and "0x7f000001" and answers 127.0.0.1,
     /// which is why the policy judges what comes back, never the name.
-    static func resolve(_ host: String, port: Int, family: CInt, forConnecting: Bool) throws -> [SocketAddress] {
+    package static func resolve(_ host: String, port: Int, family: CInt, forConnecting: Bool) throws -> [SocketAddress] {
         guard !host.isEmpty, !host.utf8.contains(0) else { throw ConnectionFailure.unresolvable("could not resolve an empty host name") }
         var hints = addrinfo()
         hints.ai_family = family

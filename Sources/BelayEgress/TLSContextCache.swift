@@ -3,8 +3,10 @@ import NIOSSL
 
 /// TLS client contexts, built once and shared. Building one loads the system trust store, far too slow to
 /// repeat for every check; a context is thread-safe and serves any number of connections.
-final class TLSContextCache: @unchecked Sendable {
-    enum Verification: Hashable {
+package final class TLSContextCache: @unchecked Sendable {
+    package init() {}
+
+    package enum Verification: Hashable {
         /// Chain against the system roots (plus the monitor's `caPEM`), and the host name.
         case full
         /// Nothing verified: used only to read a certificate that failed, to say why.
@@ -21,7 +23,7 @@ final class TLSContextCache: @unchecked Sendable {
     /// Distinct `caPEM` values are few in practice; the bound only stops an unbounded growth.
     private let limit = 256
 
-    func context(_ verification: Verification, caPEM: String? = nil) throws -> NIOSSLContext {
+    package func context(_ verification: Verification, caPEM: String? = nil) throws -> NIOSSLContext {
         let key = Key(verification: verification, caPEM: caPEM)
         if let context = lock.withLock({ contexts[key] }) { return context }
         var configuration = TLSConfiguration.makeClientConfiguration()
@@ -48,7 +50,7 @@ final class TLSContextCache: @unchecked Sendable {
     }
 
     /// A context trusting only `certificate`, to tell a self-signed certificate from one by an unknown issuer.
-    func trustingOnly(_ certificate: NIOSSLCertificate) throws -> NIOSSLContext {
+    package func trustingOnly(_ certificate: NIOSSLCertificate) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.trustRoots = .certificates([certificate])
         configuration.certificateVerification = .noHostnameVerification
