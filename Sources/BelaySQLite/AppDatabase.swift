@@ -374,6 +374,7 @@ public struct AppDatabase: Sendable {
             // rather than silently skipping them (a gap from a rolled-back write is not a loss).
             try db.execute(sql: "CREATE TABLE event_pruned (id INTEGER PRIMARY KEY CHECK (id = 1), through INTEGER NOT NULL)")
         }
+        migrator.registerMigration("v8-outbox") { db in try Self.createOutbox(db) }
         return migrator
     }
 

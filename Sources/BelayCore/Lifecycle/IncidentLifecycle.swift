@@ -117,7 +117,7 @@ extension Incident {
     /// the incident mitigated; moving to resolved marks it resolved (and mitigated, if it was not yet).
     public mutating func postUpdate(
         status newStatus: IncidentStatus?, message: String, impacts newImpacts: [ComponentImpact]? = nil,
-        knownComponents: Set<String> = [], displayAt: Date? = nil, author: String, now: Date
+        knownComponents: Set<String> = [], displayAt: Date? = nil, notifySubscribers: Bool = true, author: String, now: Date
     ) throws -> [TimelineEntry] {
         try Validate.text(message, field: "message", max: IncidentLifecycle.maxMessage)
         let target = newStatus ?? status
@@ -144,7 +144,7 @@ extension Incident {
         updates.append(
             StatusUpdate(status: target, body: message, author: author, createdAt: now, displayAt: shownAt, affectedComponents: affected))
         entries.append(
-            TimelineEntry(fact: .updatePosted(status: target), author: author, occurredAt: shownAt, recordedAt: now, text: message))
+            TimelineEntry(fact: .updatePosted(status: target, notify: notifySubscribers ? nil : false), author: author, occurredAt: shownAt, recordedAt: now, text: message))
         updatedAt = now
         return entries
     }

@@ -6,7 +6,8 @@ public enum TimelineFact: Sendable, Equatable, Codable {
     case declared(severity: Severity, status: IncidentStatus, signalID: Int64?)
     case statusChanged(from: IncidentStatus, to: IncidentStatus)
     case reopened(to: IncidentStatus, previousResolvedAt: Date?)
-    case updatePosted(status: IncidentStatus)
+    /// `notify` false: posted without telling subscribers (nil, as before it existed, means it told them).
+    case updatePosted(status: IncidentStatus, notify: Bool? = nil)
     case milestoneSet(milestone: Milestone, at: Date, previous: Date?, backdated: Bool)
     case severityChanged(from: Severity, to: Severity)
     case impactChanged(changes: [AffectedComponent])
@@ -92,7 +93,8 @@ extension TimelineFact {
         case .statusChanged(let from, let to): return ["from": from.rawValue, "to": to.rawValue]
         case .reopened(let to, let previous):
             return ["from": "resolved", "to": to.rawValue, "reopened": "true", "previousResolvedAt": previous.map(IncidentLifecycle.iso) ?? ""]
-        case .updatePosted(let status): return ["status": status.rawValue]
+        case .updatePosted(let status, let notify):
+            return notify == false ? ["status": status.rawValue, "notify": "false"] : ["status": status.rawValue]
         case .milestoneSet(let milestone, let at, let previous, let backdated):
             var details = ["milestone": milestone.rawValue, "at": IncidentLifecycle.iso(at), "backdated": backdated ? "true" : "false"]
             if let previous { details["previous"] = IncidentLifecycle.iso(previous) }
