@@ -1,5 +1,7 @@
+import BelayEgress
 import BelayCore
 import BelayMonitoring
+import BelayNotify
 import Foundation
 import Hummingbird
 import NIOCore
@@ -15,6 +17,7 @@ public struct BelayApp {
     let boundPort: BoundPort
     public let timedJobs: any Service
     public let ingest: IngestQueue
+    public let dispatcher: Dispatcher
     /// Services the store needs running while the app does (a database client's connection pool); they
     /// start first and stop last. SQLite has none.
     public let storeServices: [any Service]
@@ -23,9 +26,10 @@ public struct BelayApp {
     /// Wires the store, the controllers and the status page together.
     /// `checker` replaces the real monitor checkers (tests); by default monitors use the network under the
     /// configured egress policy.
+    /// `send` replaces the network for notifications (tests).
     public static func build(
         store: any BelayStore, storeServices: [any Service] = [], configuration: ServerConfiguration, clock: any WallClock = SystemClock(),
-        checker: (any Checker)? = nil, logger: Logger
+        checker: (any Checker)? = nil, send: Dispatcher.Send? = nil, logger: Logger
     ) async throws -> BelayApp {
         let builder = try await StatusPageBuilder.load(configuration: configuration)
         let box = SnapshotBox()
@@ -45,12 +49,20 @@ public struct BelayApp {
         let ingest = IngestQueue(
             store: store, clock: clock, policy: configuration.detect.signalPolicy, maxPendingEvents: configuration.detect.ingestQueueEvents)
 
+        let dispatcher = Dispatcher(
+            store: store, clock: clock, settings: try NotifySettings.from(configuration), group: MultiThreadedEventLoopGroup.singleton,
+            logger: logger, send: send)
+        let subscriptions = Subscriptions(store: store, clock: clock, dispatcher: dispatcher)
+
         let boundPort = BoundPort()
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: ClientAddressMiddleware(trustedProxies: configuration.http.trustedProxies))
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: BodyLimitMiddleware(limit: configuration.http.maxBodyBytes, alertLimit: configuration.http.maxAlertBodyBytes))
         PublicController(box: box).addRoutes(to: router)
+        SubscriptionController(
+            store: store, clock: clock, builder: builder, subscriptions: subscriptions, throttle: SubscribeThrottle(), configuration: configuration
+        ).addRoutes(to: router)
         IngestController(
             queue: ingest, store: store, bodyLimit: configuration.http.maxAlertBodyBytes, maxAlerts: configuration.detect.maxAlertsPerDelivery
         ).addRoutes(to: router)
@@ -64,6 +76,8 @@ public struct BelayApp {
         MaintenanceController(store: store, clock: clock).addRoutes(to: api)
         AdminController(store: store, clock: clock).addRoutes(to: api)
         EventsController(store: store).addRoutes(to: api)
+        NotificationsController(store: store, clock: clock, dispatcher: dispatcher, configuration: configuration).addRoutes(to: api)
+        SubscribersController(store: store, clock: clock, subscriptions: subscriptions, configuration: configuration).addRoutes(to: api)
         monitors.addRoutes(to: api)
         IntegrationsController(store: store, clock: clock, baseURL: configuration.baseURL).addRoutes(to: api)
         let changes = ChangesController(store: store, clock: clock, settings: SuspectRanking.Settings(timeZone: configuration.team.timeZone))
@@ -84,12 +98,13 @@ public struct BelayApp {
         WarRoomController(store: store, clock: clock, renderer: renderer, configuration: configuration, timeZone: configuration.team.timeZone).addRoutes(to: web)
         MapWebController(store: store, clock: clock, renderer: renderer).addRoutes(to: web)
         DetectWebController(store: store, clock: clock, configuration: configuration, renderer: renderer, scheduler: scheduler).addRoutes(to: web)
+        NotificationsWebController(store: store, clock: clock, dispatcher: dispatcher, configuration: configuration, renderer: renderer).addRoutes(to: web)
 
         return BelayApp(
             router: router, statusPage: publisher, scheduler: scheduler, boundPort: boundPort,
             timedJobs: TimedJobs(
                 store: store, clock: clock, policy: configuration.detect.signalPolicy, eventRetention: configuration.retention.events, logger: logger),
-            ingest: ingest, storeServices: storeServices, configuration: configuration)
+            ingest: ingest, dispatcher: dispatcher, storeServices: storeServices, configuration: configuration)
     }
 
     /// The HTTP application with the status page publisher running beside it. `onListening` gets the
@@ -104,7 +119,7 @@ public struct BelayApp {
             configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "Belay"),
             // Services stop in reverse order after the server has finished its requests; the ingest queue
             // is first here, so it is the last to stop and commits every delivery a request accepted.
-            services: storeServices + [ingest, statusPage, scheduler, timedJobs],
+            services: storeServices + [ingest, dispatcher, statusPage, scheduler, timedJobs],
             onServerRunning: { [boundPort] channel in
                 let port = channel.localAddress?.port ?? 0
                 boundPort.set(port)

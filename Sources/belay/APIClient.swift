@@ -55,15 +55,24 @@ struct APIClient {
     }
 
     func send(_ method: HTTPMethod, _ path: String, body: (some Encodable)?, allowing: Set<Int> = []) async throws -> Data {
+        var raw: (Data, String)?
+        if let body {
+            let encoder = JSONEncoder()
+            encoder.dateEncodingStrategy = .iso8601
+            raw = (try encoder.encode(body), "application/json")
+        }
+        return try await send(method, path, raw: raw, allowing: allowing)
+    }
+
+    /// Sends `raw` (bytes and their content type) as the body, e.g. a CSV file.
+    func send(_ method: HTTPMethod, _ path: String, raw: (Data, String)?, allowing: Set<Int> = []) async throws -> Data {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         request.headers.add(name: "Accept", value: "application/json")
-        if let body {
-            let encoder = JSONEncoder()
-            encoder.dateEncodingStrategy = .iso8601
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(data: try encoder.encode(body)))
+        if let (bytes, type) = raw {
+            request.headers.add(name: "Content-Type", value: type)
+            request.body = .bytes(ByteBuffer(data: bytes))
         }
         let response: HTTPClientResponse
         do {

@@ -23,5 +23,8 @@ struct Belay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "belay",
         abstract: "Belay: self-hosted incident response and status page.",
-        subcommands: [Serve.self, Admin.self, ComponentCommand.self, IncidentCommand.self, MaintenanceCommand.self, MonitorCommand.self, ChangeCommand.self, ReplayCommand.self])
+        subcommands: [
+            Serve.self, Admin.self, ComponentCommand.self, IncidentCommand.self, MaintenanceCommand.self, MonitorCommand.self, ChangeCommand.self,
+            ChannelCommand.self, DeliveryCommand.self, SubscriberCommand.self, ReplayCommand.self,
+        ])
 }

@@ -66,6 +66,17 @@ import Testing
         "GET /api/v1/map": .role(.viewer), "PUT /api/v1/map/nodes/{slug}": .role(.admin), "DELETE /api/v1/map/nodes/{slug}": .role(.admin),
         "GET /api/v1/map/blast-radius/{slug}": .role(.viewer), "GET /api/v1/freezes": .role(.viewer), "POST /api/v1/freezes": .role(.admin),
         "POST /api/v1/freezes/{id}/end": .role(.admin),
+        "GET /api/v1/channels": .role(.admin), "POST /api/v1/channels": .role(.admin), "GET /api/v1/channels/{id}": .role(.admin),
+        "PATCH /api/v1/channels/{id}": .role(.admin), "DELETE /api/v1/channels/{id}": .role(.admin),
+        "POST /api/v1/channels/{id}/test": .role(.admin), "POST /api/v1/channels/{id}/rotate-secret": .role(.admin),
+        "GET /api/v1/deliveries": .role(.admin), "GET /api/v1/deliveries/{id}": .role(.admin), "POST /api/v1/deliveries/{id}/resend": .role(.admin),
+        "GET /api/v1/notifications/health": .role(.viewer),
+        "GET /api/v1/subscribers": .role(.admin), "POST /api/v1/subscribers": .role(.admin), "DELETE /api/v1/subscribers/{id}": .role(.admin),
+        "GET /api/v1/subscribers/export": .role(.admin), "POST /api/v1/subscribers/import": .role(.admin),
+        // Status page subscriptions: anyone may ask; the links in emails carry the subscriber's token.
+        "POST /subscribe": .everyone, "GET /subscriptions/confirm": .secret, "POST /subscriptions/confirm": .secret,
+        "GET /subscriptions/manage": .secret, "POST /subscriptions/manage": .secret, "GET /subscriptions/unsubscribe": .secret,
+        "POST /subscriptions/unsubscribe": .secret,
         // The web app.
         "GET /app/setup": .everyone, "POST /app/setup": .everyone, "GET /app/sign-in": .everyone, "POST /app/sign-in": .everyone,
         "POST /app/sign-out": .everyone, "GET /app/invite/{token}": .secret, "POST /app/invite/{token}": .secret,
@@ -85,7 +96,9 @@ import Testing
         "POST /app/incidents/{id}/reopen": .role(.responder), "GET /app/map": .role(.viewer), "GET /app/changes": .role(.viewer),
         "GET /app/monitors": .role(.viewer), "POST /app/monitors": .role(.responder), "GET /app/monitors/{id}": .role(.viewer),
         "POST /app/monitors/{id}/{action}": .role(.responder), "GET /app/integrations": .role(.admin), "POST /app/integrations": .role(.admin),
-        "POST /app/integrations/{id}/{action}": .role(.admin),
+        "POST /app/integrations/{id}/{action}": .role(.admin), "GET /app/notifications": .role(.admin),
+        "POST /app/notifications/channels": .role(.admin), "POST /app/notifications/channels/{id}/{action}": .role(.admin),
+        "POST /app/notifications/deliveries/{id}/resend": .role(.admin),
     ]
 
     /// A HEAD route is the public page's GET without its body: the same entry.

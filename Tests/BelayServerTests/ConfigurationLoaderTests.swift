@@ -73,7 +73,7 @@ import Testing
         c.egress.deny = try ConfigurationLoader.load(flags: ["egress-deny": "10.1.0.0/16"], environment: [:]).egress.deny
         let json = try ConfigurationDocument(c).json()
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
-        #expect(Set(object.keys) == ["http", "data", "statusPage", "sessions", "detect", "egress", "retention", "team", "log"])
+        #expect(Set(object.keys) == ["http", "data", "statusPage", "sessions", "detect", "egress", "retention", "team", "log", "notify"])
         #expect(!json.contains("hunter2"))
         #expect(json.contains("ops:redacted@status.example.com"))
         #expect((object["egress"] as? [String: Any])?["deny"] as? [String] == ["10.1.0.0/16"])

@@ -64,6 +64,19 @@ public struct ConfigurationDocument: Encodable, Sendable {
         var level: String
     }
 
+    struct Notify: Encodable {
+        var smtpHost: String?
+        var smtpPort: Int
+        var smtpSecurity: String?
+        var smtpUser: String?
+        /// Whether a password was given; never the password.
+        var smtpPasswordSet: Bool
+        var smtpFrom: String?
+        var smtpExtraCA: Bool
+        var smtpAllow: [String]
+        var subscriberDampingSeconds: Double
+    }
+
     var http: HTTP
     var data: DataSection
     var statusPage: StatusPage
@@ -73,6 +86,7 @@ public struct ConfigurationDocument: Encodable, Sendable {
     var retention: Retention
     var team: Team
     var log: Log
+    var notify: Notify
 
     public init(_ c: ServerConfiguration) {
         func seconds(_ duration: Duration) -> Double {
@@ -97,6 +111,11 @@ public struct ConfigurationDocument: Encodable, Sendable {
         retention = Retention(resultsSeconds: c.retention.results, eventsSeconds: c.retention.events)
         team = Team(timeZone: c.team.timeZone.identifier)
         log = Log(level: c.log.level)
+        notify = Notify(
+            smtpHost: c.notify.smtpHost, smtpPort: c.notify.smtpPort, smtpSecurity: c.notify.smtpHost == nil ? nil : c.notify.smtpSecurity ?? "starttls",
+            smtpUser: c.notify.smtpUser, smtpPasswordSet: c.notify.smtpPassword != nil, smtpFrom: c.notify.smtpFrom,
+            smtpExtraCA: c.notify.smtpCAPEM != nil, smtpAllow: c.notify.smtpAllow.map(\.description),
+            subscriberDampingSeconds: c.notify.dampingWindow)
     }
 
     /// An address with its password (if any) replaced, so the printout can be pasted into a ticket.

@@ -83,6 +83,40 @@ public enum ConfigurationLoader {
         },
         Setting("result-retention") { value, c in c.retention.results = try duration(value) },
         Setting("event-retention") { value, c in c.retention.events = try duration(value, minimum: 86400) },
+        Setting("smtp-url") { value, c in
+            guard let url = URLComponents(string: value), let scheme = url.scheme?.lowercased(), ["smtp", "smtps"].contains(scheme),
+                  let host = url.host, !host.isEmpty
+            else { throw Invalid(description: "must be smtp://host[:port] or smtps://host[:port] (got an address that is not)") }
+            guard url.password == nil else {
+                throw Invalid(description: "must not hold a password: set BELAY_SMTP_PASSWORD instead, so it does not show in process lists")
+            }
+            c.notify.smtpHost = host
+            c.notify.smtpPort = url.port ?? (scheme == "smtps" ? 465 : 587)
+            if c.notify.smtpSecurity == nil, scheme == "smtps" { c.notify.smtpSecurity = "tls" }
+            if let user = url.user, !user.isEmpty, c.notify.smtpUser == nil { c.notify.smtpUser = user.removingPercentEncoding ?? user }
+        },
+        Setting("smtp-security") { value, c in
+            guard ["starttls", "tls", "none"].contains(value.lowercased()) else {
+                throw Invalid(description: "must be starttls, tls or none (got '\(value)')")
+            }
+            c.notify.smtpSecurity = value.lowercased()
+        },
+        Setting("smtp-user") { value, c in c.notify.smtpUser = value },
+        Setting("smtp-password") { value, c in c.notify.smtpPassword = value },
+        Setting("smtp-from") { value, c in
+            guard value.count <= 320, !value.contains(where: { $0 == "\r" || $0 == "\n" }), value.contains("@") else {
+                throw Invalid(description: "must be an address such as 'Status <status@example.com>'")
+            }
+            c.notify.smtpFrom = value
+        },
+        Setting("smtp-ca") { value, c in
+            guard let pem = try? String(contentsOfFile: value, encoding: .utf8), pem.contains("BEGIN CERTIFICATE") else {
+                throw Invalid(description: "cannot read a PEM certificate from '\(value)'")
+            }
+            c.notify.smtpCAPEM = pem
+        },
+        Setting("smtp-allow") { value, c in c.notify.smtpAllow = try cidrs(value) },
+        Setting("subscriber-damping") { value, c in c.notify.dampingWindow = try duration(value) },
         Setting("timezone") { value, c in
             guard let zone = TimeZone(identifier: value) else {
                 throw Invalid(description: "unknown time zone '\(value)' (use an IANA name such as Europe/Amsterdam)")

@@ -15,6 +15,7 @@ public struct ServerConfiguration: Sendable {
     public var retention = Retention()
     public var team = Team()
     public var log = Log()
+    public var notify = Notify()
 
     /// Connections. The defaults are for a status page under a stampede: browsers open at most six
     /// connections to a host, so 128 per address lets a large office behind one NAT in while one client
@@ -119,6 +120,28 @@ public struct ServerConfiguration: Sendable {
         public var timeZone = TimeZone.utc
 
         public init() {}
+    }
+
+    /// Outgoing notifications: the SMTP relay for email, and damping for subscribers.
+    public struct Notify: Sendable {
+        public var smtpHost: String?
+        public var smtpPort = 587
+        /// "starttls", "tls" or "none"; nil takes the URL's (smtps:// is tls, smtp:// is starttls).
+        public var smtpSecurity: String?
+        public var smtpUser: String?
+        /// From BELAY_SMTP_PASSWORD only: a flag would show in `ps`.
+        public var smtpPassword: String?
+        public var smtpFrom: String?
+        /// Extra CA certificates (PEM) the relay's certificate may chain to.
+        public var smtpCAPEM: String?
+        /// Networks the relay may be on although the egress policy refuses them.
+        public var smtpAllow: [CIDR] = []
+        /// A flapping component tells subscribers at most once in this time.
+        public var dampingWindow: TimeInterval = NotificationPlanner.defaultDampingWindow
+
+        public init() {}
+
+        public var hasSMTP: Bool { smtpHost != nil }
     }
 
     public struct Log: Sendable {

@@ -104,7 +104,7 @@ struct IncidentsController {
         let incident = try await change(context, id: id) { incident, known, author, now in
             try incident.postUpdate(
                 status: input.status, message: input.message, impacts: input.components?.map(\.value), knownComponents: known,
-                displayAt: input.displayAt, author: author, now: now)
+                displayAt: input.displayAt, notifySubscribers: input.notifySubscribers ?? true, author: author, now: now)
         }
         return EditedResponse(status: .created, response: incident)
     }

@@ -148,6 +148,8 @@ struct UpdateInput: Decodable {
     var message: String
     var components: [ComponentImpactInput]?
     var displayAt: Date?
+    /// Tell status page subscribers (default true; internal incidents never reach them).
+    var notifySubscribers: Bool?
 }
 
 struct StatusInput: Decodable {

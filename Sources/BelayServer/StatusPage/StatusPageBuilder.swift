@@ -27,7 +27,7 @@ struct StatusPageBuilder: Sendable {
     static let contentSecurityPolicy =
         "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-    static var pageViews: [any TemplateView.Type] { [StatusHomePage.self, HistoryPage.self, PublicIncidentPage.self, NotFoundPage.self] }
+    static var pageViews: [any TemplateView.Type] { [StatusHomePage.self, HistoryPage.self, PublicIncidentPage.self, NotFoundPage.self, SubscriptionPage.self] }
     static var feedViews: [any TemplateView.Type] { [AtomFeed.self, RSSFeed.self] }
 
     static func load(configuration: ServerConfiguration) async throws -> StatusPageBuilder {

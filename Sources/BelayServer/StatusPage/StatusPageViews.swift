@@ -40,7 +40,10 @@ struct StatusPageViews {
             historyDays: configuration.statusPage.historyDays,
             groups: ComponentGroup.grouped(data.components).map { group in
                 StatusHomePage.Group(name: group.name ?? "", hasName: group.name != nil, components: group.members.map(componentRow))
-            })
+            },
+            subscribe: configuration.http.publicURL == nil ? nil : StatusHomePage.SubscribeForm(
+                email: configuration.notify.hasSMTP, components: data.components.map { ComponentChoice(slug: $0.slug, name: $0.name, checked: false) },
+                hasComponents: !data.components.isEmpty))
     }
 
     func componentRow(_ component: Component) -> StatusHomePage.ComponentRow {

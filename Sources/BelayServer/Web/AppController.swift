@@ -5,7 +5,7 @@ import HummingbirdBcrypt
 
 /// The web app's other pages: home, components, maintenance, users and API tokens.
 struct AppController {
-    let store: any ComponentStore & IncidentStore & MaintenanceStore & AccountStore & TokenStore
+    let store: any ComponentStore & IncidentStore & MaintenanceStore & AccountStore & TokenStore & NotificationStore
     let clock: any WallClock
     let configuration: ServerConfiguration
     let renderer: WebRenderer
@@ -47,10 +47,25 @@ struct AppController {
         let upcoming = try await store.maintenances(MaintenanceQuery(endingAfter: now)).filter { !$0.effectiveStatus(at: now).isFinished }
             .sorted { $0.scheduledStart < $1.scheduledStart }
         let recent = try await store.incidents(IncidentQuery(limit: 20)).filter { !$0.isOpen }
-        return try renderer.page(
-            AppHomePage(
-                chrome: AppChrome(context, request, title: "Incidents"), open: open, degraded: degraded, statuses: statuses, upcoming: upcoming,
-                recent: recent, now: now))
+        var page = AppHomePage(
+            chrome: AppChrome(context, request, title: "Incidents"), open: open, degraded: degraded, statuses: statuses, upcoming: upcoming,
+            recent: recent, now: now)
+        page.notificationProblems = try await notificationProblems()
+        page.hasNotificationProblems = !page.notificationProblems.isEmpty
+        return try renderer.page(page)
+    }
+
+    /// Never silent: a channel that fails, a dead letter, or a missing public URL shows on the home page.
+    func notificationProblems() async throws -> [String] {
+        let health = try await NotificationHealth.read(store: store, configuration: configuration)
+        var problems = health.failingChannels.map { "Channel \($0.name) is failing: \($0.reason)" }
+        if health.deadLetters > 0 {
+            problems.append("\(health.deadLetters) \(health.deadLetters == 1 ? "message was" : "messages were") not delivered after every retry.")
+        }
+        if !health.publicURLConfigured {
+            problems.append("Notifications are off: start Belay with --public-url so messages can link back to it.")
+        }
+        return problems
     }
 
     // MARK: Components

@@ -74,10 +74,18 @@ struct WarRoomController {
         let names = Dictionary(uniqueKeysWithValues: try await store.components().map { ($0.slug, $0.name) })
         let signals = try await store.signals(SignalQuery(incidentID: incident.id, limit: 200))
         let report = try await store.suspects(incidentID: incident.id, now: clock.now, settings: SuspectRanking.Settings(timeZone: timeZone))
-        return WarRoomPage(
+        var page = WarRoomPage(
             chrome: AppChrome(context, request, title: incident.title), incident: incident,
             live: try await liveView(incident, definitions: definitions, names: names), definitions: definitions, signals: signals, report: report,
             names: names, canRespond: context.user?.role.allows(.responder) ?? false)
+        let deliveries = try await store.deliveries(DeliveryQuery(incidentID: incident.id, limit: 1000))
+        let channels = Dictionary(try await store.channels().map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        page.deliveries = deliveries.filter { if case .channel = $0.destination { true } else { false } }.map { .init($0, channels: channels) }
+        var counts: [DeliveryState: Int] = [:]
+        for delivery in deliveries { if case .subscriber = delivery.destination { counts[delivery.state, default: 0] += 1 } }
+        page.subscriberDeliveries = DeliveryState.allCases.compactMap { state in counts[state].map { .init(state: state.rawValue, count: $0) } }
+        page.hasDeliveries = !deliveries.isEmpty
+        return page
     }
 
     func liveView(_ incident: Incident, definitions: [SeverityDefinition], names: [String: String]) async throws -> WarRoomLive {
@@ -177,7 +185,10 @@ struct WarRoomController {
     @Sendable func postUpdate(_ request: Request, context: AppRequestContext) async throws -> Response {
         try await act(request, context) { incident, known, form, author, now in
             let status = form.text("status").flatMap(IncidentStatus.init(rawValue:))
-            return try incident.postUpdate(status: status, message: form["message"] ?? "", knownComponents: known, author: author, now: now)
+            // The checkbox sends nothing when unticked; the hidden field says the form offered it.
+            let notify = form["notify-offered"] == nil || form["notify"] != nil
+            return try incident.postUpdate(
+                status: status, message: form["message"] ?? "", knownComponents: known, notifySubscribers: notify, author: author, now: now)
         }
     }
 

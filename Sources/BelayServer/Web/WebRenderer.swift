@@ -14,7 +14,7 @@ struct WebRenderer: Sendable {
         [
             AppHomePage.self, ComponentsPage.self, ComponentEditPage.self, MaintenancePage.self, UsersPage.self, TokensPage.self,
             DeclarePage.self, WarRoomPage.self, WarRoomLive.self, MonitorsPage.self, MonitorPage.self, IntegrationsPage.self, MapPage.self,
-            ChangesPage.self, ErrorPage.self, SetupPage.self, SignInPage.self, InvitePage.self, AccountPage.self,
+            ChangesPage.self, NotificationsPage.self, ErrorPage.self, SetupPage.self, SignInPage.self, InvitePage.self, AccountPage.self,
         ]
     }
 

@@ -85,16 +85,19 @@ struct IncidentCommand: AsyncParsableCommand {
         @Argument(help: "Incident id.") var id: String
         @Option(help: "investigating, identified, monitoring or resolved.") var status: IncidentStatus?
         @Option(help: "The public message.") var message: String
+        @Flag(help: "Post without telling status page subscribers.") var noNotify = false
         @OptionGroup var client: ClientOptions
 
         struct Body: Encodable {
             var status: IncidentStatus?
             var message: String
+            var notifySubscribers: Bool
         }
 
         func run() async throws {
             try await runClient {
-                let data = try await client.client().post("/api/v1/incidents/\(IncidentCommand.pathID(id))/updates", Body(status: status, message: message))
+                let body = Body(status: status, message: message, notifySubscribers: !noNotify)
+                let data = try await client.client().post("/api/v1/incidents/\(IncidentCommand.pathID(id))/updates", body)
                 try emit(data, json: client.json) { IncidentCommand.summary(try APIClient.decode(View.self, data)) }
             }
         }

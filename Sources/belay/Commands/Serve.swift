@@ -123,6 +123,27 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Alerts in one delivery; more get 413 (env BELAY_MAX_ALERTS_PER_DELIVERY; default 1000).")
     var maxAlertsPerDelivery: Int?
 
+    @Option(name: .long, help: "SMTP relay for email, smtp://host[:587] (STARTTLS) or smtps://host[:465] (env BELAY_SMTP_URL; password in BELAY_SMTP_PASSWORD).")
+    var smtpURL: String?
+
+    @Option(name: .long, help: "starttls, tls or none (env BELAY_SMTP_SECURITY; default from --smtp-url).")
+    var smtpSecurity: String?
+
+    @Option(name: .long, help: "SMTP user name for AUTH PLAIN/LOGIN (env BELAY_SMTP_USER; the password only from BELAY_SMTP_PASSWORD).")
+    var smtpUser: String?
+
+    @Option(name: .long, help: "The From of every email, e.g. 'Status <status@example.com>' (env BELAY_SMTP_FROM).")
+    var smtpFrom: String?
+
+    @Option(name: .long, help: "A PEM file of CA certificates the relay's certificate may chain to (env BELAY_SMTP_CA).")
+    var smtpCA: String?
+
+    @Option(name: .long, help: "CIDRs the SMTP relay may be on although the egress policy refuses them (env BELAY_SMTP_ALLOW).")
+    var smtpAllow: String?
+
+    @Option(name: .long, help: "A flapping component tells subscribers at most once in this time, e.g. 30m (env BELAY_SUBSCRIBER_DAMPING; default 30m).")
+    var subscriberDamping: String?
+
     @Flag(name: .long, help: "Print the effective configuration as JSON (secrets redacted) and exit.")
     var printConfig = false
 
@@ -138,6 +159,8 @@ struct Serve: AsyncParsableCommand {
             ("max-alert-body", maxAlertBody.map(String.init)), ("idle-timeout", idleTimeout), ("body-timeout", bodyTimeout),
             ("max-connections-per-client", maxConnectionsPerClient.map(String.init)), ("trusted-proxy", trustedProxy),
             ("certificate-dir", certificateDir), ("max-alerts-per-delivery", maxAlertsPerDelivery.map(String.init)),
+            ("smtp-url", smtpURL), ("smtp-security", smtpSecurity), ("smtp-user", smtpUser), ("smtp-from", smtpFrom), ("smtp-ca", smtpCA),
+            ("smtp-allow", smtpAllow), ("subscriber-damping", subscriberDamping),
         ]
         for case let (name, value?) in strings { flags[name] = value }
         if egressDenyPrivate { flags["egress-deny-private"] = "1" }

@@ -12,6 +12,14 @@ struct StatusHomePage: TemplateView {
     var hasUpcomingMaintenance: Bool
     var historyDays: Int
     var groups: [Group]
+    /// The subscribe form; missing when Belay has no public URL (links in messages would be wrong).
+    var subscribe: SubscribeForm?
+
+    struct SubscribeForm {
+        var email: Bool
+        var components: [ComponentChoice]
+        var hasComponents: Bool
+    }
 
     struct Group {
         /// Empty for components outside any group.

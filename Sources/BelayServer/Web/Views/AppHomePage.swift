@@ -13,6 +13,9 @@ struct AppHomePage: AppPage {
     var hasUpcoming: Bool
     var recent: [ResolvedIncident]
     var hasRecent: Bool
+    /// Why people may not be hearing about incidents: failing channels, dead letters, no public URL.
+    var notificationProblems: [String] = []
+    var hasNotificationProblems = false
 
     struct OpenIncident {
         var id: String

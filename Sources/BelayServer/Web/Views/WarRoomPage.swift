@@ -23,6 +23,10 @@ struct WarRoomPage: AppPage {
     var roles: [RoleField]
     /// The timeline filters, one per kind of entry.
     var kinds: [Choice]
+    /// Who was told: one row per channel delivery, and subscribers' deliveries counted by state.
+    var deliveries: [NotificationsPage.DeliveryRow] = []
+    var hasDeliveries = false
+    var subscriberDeliveries: [NotificationsPage.Count] = []
 
     struct SignalRow {
         var summary: String

@@ -1,0 +1,42 @@
+import BelayCore
+import BelayEgress
+import BelayFormats
+import Foundation
+
+/// How the dispatcher runs and where it may connect.
+public struct NotifySettings: Sendable {
+    /// Links in messages come from here. Without it no channel can be enabled and nobody can subscribe.
+    public var publicURL: String?
+    /// The policy every outgoing connection passes (the monitors' own).
+    public var egress: EgressPolicy
+    public var smtp: SMTPRelay?
+    public var dampingWindow: TimeInterval = NotificationPlanner.defaultDampingWindow
+    /// How long a claimed delivery stays with one dispatcher; a dispatcher that dies leaves it to expire.
+    public var lease: TimeInterval = 60
+    /// Events read per planning step, and deliveries claimed per sending step.
+    public var eventBatch = 500
+    public var sendBatch = 200
+    /// HTTP deliveries in flight at once.
+    public var httpConcurrency = 16
+    /// SMTP connections at once (each carries many messages).
+    public var smtpConnections = 4
+    /// How often the outbox is checked with nothing to wake it (retries falling due, other replicas' work).
+    public var pollInterval: Duration = .seconds(1)
+
+    public init(publicURL: String?, egress: EgressPolicy, smtp: SMTPRelay? = nil) {
+        self.publicURL = publicURL
+        self.egress = egress
+        self.smtp = smtp
+    }
+
+    /// The policy for one channel: the server's, plus the networks an admin allowed for it.
+    func policy(allowing networks: [String]) -> EgressPolicy {
+        var policy = egress
+        policy.allow += networks.compactMap { try? EgressPolicy.parseList($0) }.flatMap { $0 }
+        return policy
+    }
+
+    /// Subscribers' URLs come from anyone on the internet: never a private, loopback or link-local address,
+    /// whatever the server allows monitors.
+    var publicPolicy: EgressPolicy { EgressPolicy(allow: [], deny: egress.deny, denyPrivate: true) }
+}

@@ -1,0 +1,29 @@
+import BelayCore
+import Foundation
+
+/// A Slack-compatible incoming webhook body (Slack, Mattermost, Rocket.Chat): `text` for notifications
+/// and clients without blocks, and Block Kit `blocks`.
+enum SlackMessage {
+    static func body(_ text: ChatText) throws -> Data {
+        var lines = ["*<\(escape(text.link))|\(escape(text.title.clipped(200)))>*"]
+        lines += text.facts.map { "*\($0.0):* \(escape($0.1))" }
+        var blocks: [[String: Any]] = [
+            ["type": "header", "text": ["type": "plain_text", "text": text.heading.clipped(150)]],
+            ["type": "section", "text": ["type": "mrkdwn", "text": lines.joined(separator: "\n").clipped(3000)]],
+        ]
+        if let body = text.message.body, !body.isEmpty {
+            blocks.append(["type": "section", "text": ["type": "mrkdwn", "text": escape(body).clipped(3000)]])
+        }
+        blocks.append([
+            "type": "actions",
+            "elements": [["type": "button", "text": ["type": "plain_text", "text": text.linkLabel], "url": text.link]],
+        ])
+        let summary = "\(text.heading): \(escape(text.message.headline))"
+        return try JSONSerialization.data(withJSONObject: ["text": summary.clipped(3000), "blocks": blocks], options: [.sortedKeys])
+    }
+
+    /// Slack reads `<`, `>` and `&` as markup ("<!channel>" would ping a whole room), so they are escaped.
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    }
+}
