@@ -19,37 +19,70 @@ extension AppDatabase: NotificationStore {
         try await read { db in try Int64.fetchOne(db, sql: "SELECT sequence FROM outbox_cursor WHERE id = 1") }
     }
 
+    /// Deliveries inserted per transaction: a fan-out to 10,000 subscribers is twenty short writes, so a
+    /// request's write never waits long behind one.
+    static let enqueueChunk = 500
+
     public func enqueue(_ batch: OutboxBatch, expected: Int64?, cursor: Int64) async throws -> Bool {
-        try await quietWrite { db in
+        // Small batches go in the cursor's own transaction. A large one goes in chunks first, which is safe
+        // because a delivery's key is unique: after a crash, planning the same events again adds nothing twice.
+        var chunks: [[OutboxBatch.Entry]] = [[]]
+        var rows = 0
+        for entry in batch.entries {
+            var remaining = entry.deliveries[...]
+            repeat {
+                let room = Self.enqueueChunk - rows
+                let part = remaining.prefix(max(1, room))
+                remaining = remaining.dropFirst(part.count)
+                chunks[chunks.count - 1].append(OutboxBatch.Entry(message: entry.message, deliveries: Array(part), announcement: entry.announcement))
+                rows += part.count
+                if rows >= Self.enqueueChunk {
+                    chunks.append([])
+                    rows = 0
+                }
+            } while !remaining.isEmpty
+        }
+        let last = chunks.removeLast()
+        if !chunks.isEmpty {
+            guard try await outboxCursor() == expected else { return false }
+            for chunk in chunks { try await quietWrite { db in try Self.insert(chunk, db) } }
+        }
+        return try await quietWrite { db in
             let current = try Int64.fetchOne(db, sql: "SELECT sequence FROM outbox_cursor WHERE id = 1")
             guard current == expected else { return false }
             try db.execute(
                 sql: "INSERT INTO outbox_cursor (id, sequence) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET sequence = excluded.sequence",
                 arguments: [cursor])
-            let now = Date().timeIntervalSince1970
-            let insertDelivery = try db.cachedStatement(sql: """
-                INSERT INTO delivery (key, messageId, destinationKind, destinationId, transport, topic, incidentId, state, nextAttemptAt, createdAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (key) DO NOTHING
-                """)
-            for entry in batch.entries {
-                if let announcement = entry.announcement {
-                    try db.execute(
-                        sql: "INSERT OR REPLACE INTO subscriber_announcement (incidentId, components, at, damped) VALUES (?, ?, ?, ?)",
-                        arguments: [announcement.incidentID, try JSONColumn.encode(announcement.components), announcement.at.timeIntervalSince1970,
-                                    announcement.damped])
-                }
-                guard !entry.deliveries.isEmpty else { continue }
-                try Self.insertMessage(entry.message, db)
-                let messageID = db.lastInsertedRowID
-                for delivery in entry.deliveries {
-                    let (kind, id) = Self.columns(delivery.destination)
-                    try insertDelivery.execute(arguments: [
-                        delivery.key, messageID, kind, id, delivery.transport.rawValue, delivery.topic.rawValue, delivery.incidentID,
-                        delivery.nextAttemptAt?.timeIntervalSince1970 ?? now, delivery.createdAt.timeIntervalSince1970,
-                    ])
-                }
-            }
+            try Self.insert(last, db)
             return true
+        }
+    }
+
+    /// Messages with their deliveries (a message split across chunks is saved once per chunk; each
+    /// delivery points at one copy) and announcements.
+    static func insert(_ entries: [OutboxBatch.Entry], _ db: Database) throws {
+        let now = Date().timeIntervalSince1970
+        let insertDelivery = try db.cachedStatement(sql: """
+            INSERT INTO delivery (key, messageId, destinationKind, destinationId, transport, topic, incidentId, state, nextAttemptAt, createdAt)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (key) DO NOTHING
+            """)
+        for entry in entries {
+            if let announcement = entry.announcement {
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO subscriber_announcement (incidentId, components, at, damped) VALUES (?, ?, ?, ?)",
+                    arguments: [announcement.incidentID, try JSONColumn.encode(announcement.components), announcement.at.timeIntervalSince1970,
+                                announcement.damped])
+            }
+            guard !entry.deliveries.isEmpty else { continue }
+            try Self.insertMessage(entry.message, db)
+            let messageID = db.lastInsertedRowID
+            for delivery in entry.deliveries {
+                let (kind, id) = Self.columns(delivery.destination)
+                try insertDelivery.execute(arguments: [
+                    delivery.key, messageID, kind, id, delivery.transport.rawValue, delivery.topic.rawValue, delivery.incidentID,
+                    delivery.nextAttemptAt?.timeIntervalSince1970 ?? now, delivery.createdAt.timeIntervalSince1970,
+                ])
+            }
         }
     }
 
@@ -121,8 +154,16 @@ extension AppDatabase: NotificationStore {
 
     @discardableResult
     public func completeAttempts(_ results: [AttemptResult], owner: String, now: Date) async throws -> Int {
-        guard !results.isEmpty else { return 0 }
-        return try await quietWrite { db in
+        // In chunks, each its own short transaction (a lost result only means one more attempt later).
+        var saved = 0
+        for start in stride(from: 0, to: results.count, by: Self.enqueueChunk) {
+            saved += try await completeChunk(Array(results[start..<min(start + Self.enqueueChunk, results.count)]), owner: owner, now: now)
+        }
+        return saved
+    }
+
+    private func completeChunk(_ results: [AttemptResult], owner: String, now: Date) async throws -> Int {
+        try await quietWrite { db in
             var saved = 0
             let update = try db.cachedStatement(sql: """
                 UPDATE delivery SET state = ?, attemptCount = attemptCount + 1, nextAttemptAt = ?, lastError = ?, deliveredAt = ?,

@@ -22,8 +22,10 @@ public protocol NotificationStore: Sendable {
 
     /// The last event sequence turned into deliveries; nil before the dispatcher first ran.
     func outboxCursor() async throws -> Int64?
-    /// Saves the messages and their deliveries and moves the cursor to `cursor`, in one transaction, if the
-    /// cursor still is `expected` (another dispatcher may have handled the same events); returns whether it did.
+    /// Saves the messages and their deliveries and moves the cursor to `cursor` if the cursor still is
+    /// `expected` (another dispatcher may have handled the same events); returns whether it did. The cursor
+    /// moves in the same transaction as the last deliveries; a large batch may save its first deliveries
+    /// before, which is safe because keys are unique: planning the same events again adds nothing twice.
     func enqueue(_ batch: OutboxBatch, expected: Int64?, cursor: Int64) async throws -> Bool
     /// Saves a message and its deliveries outside the event log (a channel's "send test"); returns them with ids.
     func enqueueDirect(_ message: NotificationMessage, deliveries: [Delivery]) async throws -> [Delivery]

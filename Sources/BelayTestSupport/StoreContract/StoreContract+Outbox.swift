@@ -21,6 +21,16 @@ extension StoreContract {
             #expect(try await store.enqueue(batch, expected: 6, cursor: 7))
             #expect(try await store.deliveries(DeliveryQuery()).count == 1)
         },
+        StoreContract("a large fan-out is saved whole, and saving it again adds nothing") { (store: any BelayStore) async throws in
+            let destinations = (1...1_234).map { DeliveryDestination.subscriber(Int64($0)) }
+            let batch = OutboxFixtures.batch(sequence: 3, to: destinations, transport: .email)
+            #expect(try await store.enqueue(batch, expected: nil, cursor: 3))
+            #expect(try await store.deliveryCounts() == [.pending: 1_234])
+            // A dispatcher that crashed after saving part of it plans the same events again.
+            #expect(try await store.enqueue(batch, expected: 3, cursor: 3))
+            #expect(try await store.deliveryCounts() == [.pending: 1_234])
+            #expect(try await store.enqueue(batch, expected: 2, cursor: 3) == false)
+        },
         StoreContract("a claimed delivery is leased to one dispatcher until the lease expires") { store in
             let channel = try await store.createChannel(OutboxFixtures.channel())
             _ = try await store.enqueue(OutboxFixtures.batch(sequence: 1, to: [.channel(channel.id)]), expected: nil, cursor: 1)
