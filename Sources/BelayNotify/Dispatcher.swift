@@ -140,10 +140,10 @@ public actor Dispatcher: Service {
         let leaseUntil = now.addingTimeInterval(settings.lease)
         let httpTransports: Set<Transport> = [.webhook, .slack, .teams, .discord]
         var attempted = 0
-        let http = try await store.claimDeliveries(owner: owner, now: now, leaseUntil: leaseUntil, transports: httpTransports, limit: settings.sendBatch)
+        let http = try await store.claimDeliveries(owner: owner, now: now, leaseUntil: leaseUntil, transports: httpTransports, limit: settings.httpBatch)
         attempted += try await deliver(http, using: sendHTTP, now: now)
         if settings.smtp != nil || isScripted {
-            let mail = try await store.claimDeliveries(owner: owner, now: now, leaseUntil: leaseUntil, transports: [.email], limit: settings.sendBatch * 5)
+            let mail = try await store.claimDeliveries(owner: owner, now: now, leaseUntil: leaseUntil, transports: [.email], limit: settings.mailBatch)
             attempted += try await deliver(mail, using: sendMail, now: now)
         }
         return attempted

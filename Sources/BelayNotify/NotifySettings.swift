@@ -12,14 +12,20 @@ public struct NotifySettings: Sendable {
     public var smtp: SMTPRelay?
     public var dampingWindow: TimeInterval = NotificationPlanner.defaultDampingWindow
     /// How long a claimed delivery stays with one dispatcher; a dispatcher that dies leaves it to expire.
+    /// A batch must finish well within it, or another dispatcher could take (and send) it again.
     public var lease: TimeInterval = 60
-    /// Events read per planning step, and deliveries claimed per sending step.
+    /// Events read per planning step.
     public var eventBatch = 500
-    public var sendBatch = 200
-    /// HTTP deliveries in flight at once.
+    /// HTTP deliveries in flight at once. A batch is twice this: even if every receiver hangs until the
+    /// 15 s timeout, the batch ends in 30 s, inside the lease.
     public var httpConcurrency = 16
-    /// SMTP connections at once (each carries many messages).
+    /// SMTP connections at once, each carrying up to `mailsPerConnection` messages per batch (about a second's
+    /// work for a local relay; a relay slower than half a second a message would outlast the lease).
     public var smtpConnections = 4
+    public var mailsPerConnection = 100
+
+    var httpBatch: Int { httpConcurrency * 2 }
+    var mailBatch: Int { smtpConnections * mailsPerConnection }
     /// How often the outbox is checked with nothing to wake it (retries falling due, other replicas' work).
     public var pollInterval: Duration = .seconds(1)
 

@@ -18,8 +18,13 @@ enum SlackMessage {
             "type": "actions",
             "elements": [["type": "button", "text": ["type": "plain_text", "text": text.linkLabel], "url": text.link]],
         ])
-        let summary = "\(text.heading): \(escape(text.message.headline))"
-        return try JSONSerialization.data(withJSONObject: ["text": summary.clipped(3000), "blocks": blocks], options: [.sortedKeys])
+        // Mattermost and Rocket.Chat show `text` and ignore blocks, and Slack uses it in notifications: it
+        // carries the whole message too.
+        var summary = ["\(text.heading): " + lines.joined(separator: "\n")]
+        if let body = text.message.body, !body.isEmpty { summary.append(escape(body)) }
+        summary.append("<\(escape(text.link))|\(text.linkLabel)>")
+        return try JSONSerialization.data(
+            withJSONObject: ["text": summary.joined(separator: "\n").clipped(3000), "blocks": blocks], options: [.sortedKeys])
     }
 
     /// Slack reads `<`, `>` and `&` as markup ("<!channel>" would ping a whole room), so they are escaped.

@@ -8,7 +8,7 @@ extension AppDatabase {
         NotificationChannel(
             id: row["id"], name: row["name"], kind: try decode(NotificationChannel.Kind.self, row["kind"]), url: row["url"],
             recipients: try JSONColumn.decode([String].self, row["recipients"]), rule: try JSONColumn.decode(NotificationRule.self, row["rule"]),
-            allowedNetworks: try JSONColumn.decode([String].self, row["allowedNetworks"]), isEnabled: row["isEnabled"],
+            allowedNetworks: try JSONColumn.decode([String].self, row["allowedNetworks"]), allowedBy: row["allowedBy"], isEnabled: row["isEnabled"],
             disabledReason: row["disabledReason"], secret: row["secret"], previousSecret: row["previousSecret"],
             previousSecretUntil: row.date("previousSecretUntil"), createdBy: row["createdBy"], createdAt: row.date("createdAt") ?? .distantPast,
             updatedAt: row.date("updatedAt"))
@@ -17,20 +17,20 @@ extension AppDatabase {
     static func save(_ channel: NotificationChannel, _ db: Database) throws -> NotificationChannel {
         let arguments: StatementArguments = [
             channel.name, channel.kind.rawValue, channel.url, try JSONColumn.encode(channel.recipients), try JSONColumn.encode(channel.rule),
-            try JSONColumn.encode(channel.allowedNetworks), channel.isEnabled, channel.disabledReason, channel.secret, channel.previousSecret,
+            try JSONColumn.encode(channel.allowedNetworks), channel.allowedBy, channel.isEnabled, channel.disabledReason, channel.secret, channel.previousSecret,
             channel.previousSecretUntil?.timeIntervalSince1970, channel.createdBy, channel.createdAt.timeIntervalSince1970,
             channel.updatedAt.timeIntervalSince1970,
         ]
         var saved = channel
         if channel.id == 0 {
             try db.execute(sql: """
-                INSERT INTO notify_channel (name, kind, url, recipients, rule, allowedNetworks, isEnabled, disabledReason, secret,
-                  previousSecret, previousSecretUntil, createdBy, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO notify_channel (name, kind, url, recipients, rule, allowedNetworks, allowedBy, isEnabled, disabledReason, secret,
+                  previousSecret, previousSecretUntil, createdBy, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: arguments)
             saved.id = db.lastInsertedRowID
         } else {
             try db.execute(sql: """
-                UPDATE notify_channel SET name = ?, kind = ?, url = ?, recipients = ?, rule = ?, allowedNetworks = ?, isEnabled = ?,
+                UPDATE notify_channel SET name = ?, kind = ?, url = ?, recipients = ?, rule = ?, allowedNetworks = ?, allowedBy = ?, isEnabled = ?,
                   disabledReason = ?, secret = ?, previousSecret = ?, previousSecretUntil = ?, createdBy = ?, createdAt = ?, updatedAt = ?
                 WHERE id = ?
                 """, arguments: arguments + [channel.id])

@@ -261,13 +261,22 @@ extension AppDatabase: NotificationStore {
     }
 
     public func attempts(deliveryID: Int64) async throws -> [DeliveryAttempt] {
+        try await read { db in try Self.attempts(deliveryID, db) }
+    }
+
+    public func deliveryWithAttempts(id: Int64) async throws -> (Delivery, [DeliveryAttempt])? {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM delivery_attempt WHERE deliveryId = ? ORDER BY number", arguments: [deliveryID]).map { row in
-                DeliveryAttempt(
-                    deliveryID: row["deliveryId"], number: row["number"], startedAt: row.date("startedAt") ?? .distantPast,
-                    latencyMilliseconds: row["latencyMs"], statusCode: row["statusCode"], error: row["error"],
-                    outcome: try decode(DeliveryState.self, row["outcome"]))
-            }
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM delivery WHERE id = ?", arguments: [id]) else { return nil }
+            return (try Self.delivery(row), try Self.attempts(id, db))
+        }
+    }
+
+    static func attempts(_ deliveryID: Int64, _ db: Database) throws -> [DeliveryAttempt] {
+        try Row.fetchAll(db, sql: "SELECT * FROM delivery_attempt WHERE deliveryId = ? ORDER BY number", arguments: [deliveryID]).map { row in
+            DeliveryAttempt(
+                deliveryID: row["deliveryId"], number: row["number"], startedAt: row.date("startedAt") ?? .distantPast,
+                latencyMilliseconds: row["latencyMs"], statusCode: row["statusCode"], error: row["error"],
+                outcome: try decode(DeliveryState.self, row["outcome"]))
         }
     }
 

@@ -9,7 +9,7 @@ extension AppDatabase {
             CREATE TABLE notify_channel (
               id INTEGER PRIMARY KEY AUTOINCREMENT,
               name TEXT NOT NULL, kind TEXT NOT NULL, url TEXT NOT NULL, recipients TEXT NOT NULL, rule TEXT NOT NULL,
-              allowedNetworks TEXT NOT NULL, isEnabled BOOLEAN NOT NULL, disabledReason TEXT,
+              allowedNetworks TEXT NOT NULL, allowedBy TEXT, isEnabled BOOLEAN NOT NULL, disabledReason TEXT,
               secret TEXT, previousSecret TEXT, previousSecretUntil DOUBLE,
               createdBy TEXT NOT NULL, createdAt DOUBLE NOT NULL, updatedAt DOUBLE NOT NULL);
             CREATE TABLE subscriber (

@@ -26,6 +26,8 @@ public struct NotificationChannel: Sendable, Equatable, Codable {
     /// Networks this channel may reach although the egress policy refuses them (an internal relay), as
     /// CIDR text. Recorded with who allowed them.
     public var allowedNetworks: [String]
+    /// Who last set `allowedNetworks`, shown beside them.
+    public var allowedBy: String?
     public var isEnabled: Bool
     /// Why Belay turned the channel off (the receiver answered 410 Gone), shown until someone turns it on.
     public var disabledReason: String?
@@ -40,7 +42,7 @@ public struct NotificationChannel: Sendable, Equatable, Codable {
 
     public init(
         id: Int64 = 0, name: String, kind: Kind, url: String = "", recipients: [String] = [], rule: NotificationRule = NotificationRule(),
-        allowedNetworks: [String] = [], isEnabled: Bool = true, disabledReason: String? = nil, secret: String? = nil,
+        allowedNetworks: [String] = [], allowedBy: String? = nil, isEnabled: Bool = true, disabledReason: String? = nil, secret: String? = nil,
         previousSecret: String? = nil, previousSecretUntil: Date? = nil, createdBy: String, createdAt: Date, updatedAt: Date? = nil
     ) {
         self.id = id
@@ -50,6 +52,7 @@ public struct NotificationChannel: Sendable, Equatable, Codable {
         self.recipients = recipients
         self.rule = rule
         self.allowedNetworks = allowedNetworks
+        self.allowedBy = allowedNetworks.isEmpty ? nil : allowedBy ?? createdBy
         self.isEnabled = isEnabled
         self.disabledReason = disabledReason
         self.secret = secret

@@ -44,6 +44,8 @@ public protocol NotificationStore: Sendable {
     func deliveries(_ query: DeliveryQuery) async throws -> [Delivery]
     func delivery(id: Int64) async throws -> Delivery?
     func attempts(deliveryID: Int64) async throws -> [DeliveryAttempt]
+    /// A delivery with its attempts, read together (so the state and the log agree).
+    func deliveryWithAttempts(id: Int64) async throws -> (Delivery, [DeliveryAttempt])?
     func message(id: Int64) async throws -> NotificationMessage?
     /// Makes a failed or dead delivery due again at `now`, with its attempts kept and its key unchanged.
     func resend(deliveryID: Int64, now: Date) async throws -> Delivery

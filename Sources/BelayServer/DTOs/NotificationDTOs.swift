@@ -13,6 +13,8 @@ struct ChannelDTO: ResponseEncodable {
     var severities: [String]
     var components: [String]
     var allowedNetworks: [String]
+    /// Who allowed them.
+    var allowedBy: String?
     var enabled: Bool
     var disabledReason: String?
     /// The start of the signing secret, to tell secrets apart without showing one.
@@ -32,6 +34,7 @@ struct ChannelDTO: ResponseEncodable {
         severities = c.rule.severities.map(\.rawValue).sorted()
         components = c.rule.components.sorted()
         allowedNetworks = c.allowedNetworks
+        allowedBy = c.allowedBy
         enabled = c.isEnabled
         disabledReason = c.disabledReason
         secretHint = c.secret.map { String($0.prefix(WebhookSignature.secretPrefix.count + 4)) + "…" }

@@ -67,6 +67,7 @@ struct NotificationsController {
         let patch = try await request.decode(as: ChannelPatch.self, context: context)
         let now = clock.now
         let checker = self
+        let author = context.author
         let saved = try await store.updateChannel(id: id) { channel in
             if let name = patch.name { channel.name = name }
             if let url = patch.url { channel.url = url }
@@ -74,7 +75,10 @@ struct NotificationsController {
             if let topics = patch.topics { channel.rule.topics = Set(topics) }
             if let severities = patch.severities { channel.rule.severities = Set(severities) }
             if let components = patch.components { channel.rule.components = Set(components) }
-            if let networks = patch.allowedNetworks { channel.allowedNetworks = networks }
+            if let networks = patch.allowedNetworks, networks != channel.allowedNetworks {
+                channel.allowedNetworks = networks
+                channel.allowedBy = networks.isEmpty ? nil : author
+            }
             if let enabled = patch.enabled {
                 channel.isEnabled = enabled
                 // Turning a channel back on clears why Belay turned it off.
@@ -166,8 +170,10 @@ struct NotificationsController {
     @Sendable func delivery(_ request: Request, context: AppRequestContext) async throws -> DeliveryDTO {
         _ = try context.require(.admin)
         let id = try context.resourceID("delivery")
-        guard let delivery = try await store.delivery(id: id) else { throw DomainError.notFound(what: "delivery", id: String(id)) }
-        return DeliveryDTO(delivery, attempts: try await store.attempts(deliveryID: id))
+        guard let (delivery, attempts) = try await store.deliveryWithAttempts(id: id) else {
+            throw DomainError.notFound(what: "delivery", id: String(id))
+        }
+        return DeliveryDTO(delivery, attempts: attempts)
     }
 
     @Sendable func resend(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<DeliveryDTO> {

@@ -52,7 +52,7 @@ struct NotificationsWebController {
                 id: String(channel.id), name: channel.name, kind: channel.kind.rawValue,
                 target: channel.kind == .email ? channel.recipients.joined(separator: ", ") : ChannelDTO.redactedURL(channel.url),
                 enabled: channel.isEnabled, state: state, stateClass: state.hasPrefix("failing") || state.hasPrefix("off:") ? "delivery-dead" : "",
-                allowed: channel.allowedNetworks.joined(separator: ", ")))
+                allowed: channel.allowedNetworks.isEmpty ? nil : channel.allowedNetworks.joined(separator: ", ") + " (allowed by \(channel.allowedBy ?? "unknown"))"))
         }
         let problems = try await store.deliveries(DeliveryQuery(states: [.failed, .dead], limit: 50))
         let recent = try await store.deliveries(DeliveryQuery(limit: 20))

@@ -30,7 +30,8 @@ struct NotificationsPage: AppPage {
         var enabled: Bool
         var state: String
         var stateClass: String
-        var allowed: String
+        /// The networks an admin allowed, and who; nil when none (an empty string would open the section).
+        var allowed: String?
     }
 
     struct DeliveryRow {
