@@ -86,15 +86,18 @@ def belay_binary():
 
 
 class BelayServer:
-    """`belay serve --port 0 --data DIR`; `url` from the stderr log, `setup_url` from the first-run line on stdout."""
+    """`belay serve --port 0 --data DIR [args]`; `url` from the stderr log, `setup_url` from the first-run line on
+    stdout. `env` adds variables to the server's environment."""
 
-    def __init__(self, binary, data):
+    def __init__(self, binary, data, args=(), env=None):
+        self.binary = binary
         self.data = data
         self.stdout_path = os.path.join(data, "serve.stdout")
         self.stderr_path = os.path.join(data, "serve.stderr")
         self.process = subprocess.Popen(
-            [binary, "serve", "--port", "0", "--data", data],
-            stdin=subprocess.DEVNULL, stdout=open(self.stdout_path, "w"), stderr=open(self.stderr_path, "w"))
+            [binary, "serve", "--port", "0", "--data", data, *args],
+            stdin=subprocess.DEVNULL, stdout=open(self.stdout_path, "w"), stderr=open(self.stderr_path, "w"),
+            env={**os.environ, **env} if env else None)
         self._setup_url = None
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -141,9 +144,17 @@ class BelayServer:
 
 
 @pytest.fixture
-def belay(request, screenshot_root):
+def belay_options():
+    """(extra `belay serve` arguments, extra environment variables) for the `belay` fixture: none. A test module
+    that needs a server set up otherwise (a --public-url, an SMTP relay) overrides this fixture."""
+    return (), None
+
+
+@pytest.fixture
+def belay(request, screenshot_root, belay_options):
     data = tempfile.mkdtemp(prefix="belay-browser-data-")
-    server = BelayServer(belay_binary(), data)
+    args, env = belay_options
+    server = BelayServer(belay_binary(), data, args, env)
     try:
         yield server
     finally:

@@ -8,7 +8,10 @@ than one server, or servers with different flags, asks for `start_belay` and cal
 loopback interface, for tests that let generated data reach the server: whatever hosts a monitor is given, its
 checks (and their DNS lookups) cannot leave the machine. `belay.request` and `belay.api` reach such a server
 from inside its namespace, and `belay.inside(command)` wraps a command to run there (for clients in another
-process)."""
+process).
+
+`receiver` (an HTTP server recording what it is sent) and `smtp_relay` (an SMTP relay with STARTTLS and AUTH) are
+the peers of the notification tests, from notify_peers.py."""
 import concurrent.futures
 import ctypes
 import functools
@@ -21,6 +24,8 @@ import time
 
 import pytest
 import requests
+
+from notify_peers import receiver, smtp_relay  # noqa: F401  (fixtures: the notification tests' HTTP receiver and SMTP relay)
 
 
 @functools.lru_cache(maxsize=None)
@@ -36,7 +41,7 @@ CLONE_NEWNET = 0x40000000
 
 
 class Belay:
-    def __init__(self, binary, data, extra_args=(), isolated=False):
+    def __init__(self, binary, data, extra_args=(), isolated=False, env=None):
         self.binary = binary
         self.data = data
         self.args = list(extra_args)
@@ -49,7 +54,9 @@ class Belay:
             # unshare and sh exec in place, so the process is the server itself, in a namespace whose only
             # interface is loopback (brought up first: a new namespace starts with it down).
             command = ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$0" "$@"', *command]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=open(self.stderr_path, "w"))
+        # `env` adds to (never replaces) this process's environment, for settings Belay reads only from there.
+        environment = {**os.environ, **env} if env else None
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=open(self.stderr_path, "w"), env=environment)
         if isolated:
             self.netns = f"/proc/{self.process.pid}/ns/net"
             self._inside = concurrent.futures.ThreadPoolExecutor(max_workers=1, initializer=self._enter_namespace)
@@ -137,14 +144,15 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def start_belay(request):
-    """Starts `belay serve` with extra arguments (`isolated=True`: in a loopback-only network namespace), each in
-    its own data directory; all are stopped after the test. A failed test prints the end of each server's log."""
+    """Starts `belay serve` with extra arguments (`isolated=True`: in a loopback-only network namespace; `env`: extra
+    environment variables, such as BELAY_SMTP_PASSWORD), each in its own data directory; all are stopped after the
+    test. A failed test prints the end of each server's log."""
     started = []
 
-    def start(*args, isolated=False):
+    def start(*args, isolated=False, env=None):
         data = tempfile.mkdtemp(prefix="belay-external-")
         try:
-            server = Belay(belay_binary(), data, args, isolated=isolated)
+            server = Belay(belay_binary(), data, args, isolated=isolated, env=env)
         except BaseException:
             shutil.rmtree(data, ignore_errors=True)
             raise

@@ -2,8 +2,8 @@
 # Installs what the external tests need beyond Python packages, only what is missing: a real Prometheus
 # Alertmanager (Debian's prometheus-alertmanager, whose binary is /usr/bin/prometheus-alertmanager), and
 # unshare, nsenter (util-linux) and ip (iproute2), with which a server under generated input runs in a network
-# namespace of its own. Safe to run again; scripts/test calls it before the external tests. The Python clients
-# are in requirements.txt.
+# namespace of its own, and openssl, which makes the notification tests' SMTP relay certificate. Safe to run
+# again; scripts/test calls it before the external tests. The Python clients are in requirements.txt.
 set -euo pipefail
 
 sudo=""
@@ -24,6 +24,8 @@ if ! command -v alertmanager >/dev/null 2>&1 && ! command -v prometheus-alertman
 fi
 command -v unshare >/dev/null 2>&1 && command -v nsenter >/dev/null 2>&1 || install_package util-linux
 command -v ip >/dev/null 2>&1 || install_package iproute2
+# openssl makes the SMTP relay's self-signed certificate (notify_peers.py).
+command -v openssl >/dev/null 2>&1 || install_package openssl
 
 am="$(command -v alertmanager || command -v prometheus-alertmanager)"
 echo "external tests: $("$am" --version 2>&1 | head -1)"
