@@ -22,7 +22,7 @@ struct ChannelCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a channel; a webhook channel's signing secret is printed once.")
         @Option(help: "A name people recognise, e.g. '#incidents'.") var name: String
         @Option(help: "webhook, slack, teams, discord or email.") var kind: NotificationChannel.Kind
-        @Option(help: "The receiver's URL (all kinds but email).") var url: String?
+        @Option(name: .customLong("webhook-url"), help: "The receiver's URL (all kinds but email).") var webhookURL: String?
         @Option(help: "Comma-separated email addresses (email).") var recipients: String?
         @Option(help: "Comma-separated topics (default: all), e.g. incident.declared,incident.resolved.") var topics: String?
         @Option(help: "Comma-separated severities (default: all), e.g. sev1,sev2.") var severities: String?
@@ -49,7 +49,7 @@ struct ChannelCommand: AsyncParsableCommand {
         func run() async throws {
             try await runClient {
                 let body = Body(
-                    name: name, kind: kind, url: url, recipients: recipients.map(commaList), topics: topics.map(commaList),
+                    name: name, kind: kind, url: webhookURL, recipients: recipients.map(commaList), topics: topics.map(commaList),
                     severities: severities.map(commaList), components: components.map(commaList), allowedNetworks: allow.map(commaList))
                 let data = try await client.client().post("/api/v1/channels", body)
                 try emit(data, json: client.json) {
