@@ -167,6 +167,15 @@ extension AppDatabase {
         }
     }
 
+    public func prunePendingSubscribers(before: Date) async throws -> Int {
+        try await quietWrite { db in
+            try db.execute(
+                sql: "DELETE FROM subscriber WHERE state = 'pending' AND coalesce(confirmationSentAt, createdAt) < ?",
+                arguments: [before.timeIntervalSince1970])
+            return db.changesCount
+        }
+    }
+
     public func subscriberCounts() async throws -> [Subscriber.State: Int] {
         try await read { db in
             var counts: [Subscriber.State: Int] = [:]

@@ -18,6 +18,8 @@ public protocol NotificationStore: Sendable {
     /// Inserts (id 0) or replaces a subscriber; one subscriber per kind and address.
     func saveSubscribers(_ subscribers: [Subscriber]) async throws -> [Subscriber]
     func deleteSubscriber(id: Int64) async throws
+    /// Deletes subscriptions never confirmed whose opt-in was sent before `before`; returns how many.
+    func prunePendingSubscribers(before: Date) async throws -> Int
     func subscriberCounts() async throws -> [Subscriber.State: Int]
 
     /// The last event sequence turned into deliveries; nil before the dispatcher first ran.

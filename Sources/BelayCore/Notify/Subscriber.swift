@@ -69,6 +69,8 @@ public struct Subscriber: Sendable, Equatable {
 
     /// How long a confirmation link works.
     public static let confirmationLifetime: TimeInterval = 48 * 3600
+    /// How long an unconfirmed subscription is kept (so a mistyped address can still be found), then deleted.
+    public static let pendingRetention: TimeInterval = 7 * 86400
 
     /// Whether the confirmation link sent at `confirmationSentAt` still works at `now`.
     public func canConfirm(now: Date) -> Bool {

@@ -68,26 +68,27 @@ public enum SubscriptionRules {
         return gone
     }
 
-    /// A row of an imported file: only a subscriber the file says confirmed stays confirmed; anyone else
-    /// gets a new opt-in. A subscriber already here keeps their state unless the row confirms them.
+    /// A subscriber an admin adds or a file imports: only one the file (or admin) says confirmed stays
+    /// confirmed; anyone else gets a new opt-in. Someone who unsubscribed or bounced is left alone: only
+    /// they can subscribe again. A subscriber already here has their components replaced.
     public static func imported(
-        existing: Subscriber?, kind: Subscriber.Kind, address: String, components: [String], confirmed: Bool, token: String, secret: String?, now: Date
+        existing: Subscriber?, kind: Subscriber.Kind, address: String, components: [String], confirmed: Bool, token: String, secret: String?,
+        source: String, now: Date
     ) -> Outcome {
         let confirmedNow = confirmed || kind != .email
         if var existing {
+            guard existing.state == .pending || existing.state == .confirmed else { return .unchanged }
             existing.components = components
             existing.updatedAt = now
-            if confirmedNow && existing.state != .confirmed {
+            if confirmedNow && existing.state == .pending {
                 existing.state = .confirmed
                 existing.confirmedAt = now
-                existing.stopReason = nil
-                return .save(existing, sendConfirmation: false)
             }
             return .save(existing, sendConfirmation: false)
         }
         let subscriber = Subscriber(
             kind: kind, address: address, components: components, state: confirmedNow ? .confirmed : .pending, token: token, secret: secret,
-            confirmationSentAt: confirmedNow ? nil : now, confirmedAt: confirmedNow ? now : nil, source: "import", createdAt: now)
+            confirmationSentAt: confirmedNow ? nil : now, confirmedAt: confirmedNow ? now : nil, source: source, createdAt: now)
         return .save(subscriber, sendConfirmation: !confirmedNow)
     }
 }

@@ -185,12 +185,28 @@ struct SubscriberListDTO: ResponseEncodable {
     var subscribers: [SubscriberDTO]
 }
 
+/// A subscriber an admin added; a webhook subscriber's signing secret is shown this once.
+struct SubscriberSecretDTO: ResponseEncodable {
+    var subscriber: SubscriberDTO
+    var secret: String?
+}
+
 struct SubscriberInput: Decodable {
     var kind: Subscriber.Kind?
     var address: String
     var components: [String]?
     /// Admin-added email subscribers are confirmed only when the admin says the person agreed.
     var confirmed: Bool?
+}
+
+struct BounceInput: Decodable {
+    var address: String
+    var reason: String?
+}
+
+struct BounceResultDTO: ResponseEncodable {
+    /// False when no subscriber had the address, or it already receives nothing.
+    var stopped: Bool
 }
 
 struct ImportResultDTO: ResponseEncodable {

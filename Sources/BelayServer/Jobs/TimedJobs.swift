@@ -7,7 +7,7 @@ import ServiceLifecycle
 /// period, recording maintenance windows that started or ended on schedule (so the event log says so),
 /// and pruning events older than their retention.
 struct TimedJobs: Service {
-    let store: any IncidentStore & MaintenanceStore & DetectStore & EventStore
+    let store: any IncidentStore & MaintenanceStore & DetectStore & EventStore & NotificationStore
     let clock: any WallClock
     let policy: SignalPolicy
     let eventRetention: TimeInterval
@@ -36,6 +36,10 @@ struct TimedJobs: Service {
                     await job("prune old events") {
                         let removed = try await store.pruneEvents(before: now.addingTimeInterval(-eventRetention))
                         if removed > 0 { logger.info("pruned old events", metadata: ["events": "\(removed)"]) }
+                    }
+                    await job("prune unconfirmed subscriptions") {
+                        let removed = try await store.prunePendingSubscribers(before: now.addingTimeInterval(-Subscriber.pendingRetention))
+                        if removed > 0 { logger.info("deleted unconfirmed subscriptions", metadata: ["subscribers": "\(removed)"]) }
                     }
                 }
                 try? await Task.sleep(for: sweepInterval)

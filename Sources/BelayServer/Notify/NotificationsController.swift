@@ -143,7 +143,7 @@ struct NotificationsController {
         var query = DeliveryQuery()
         if let raw = parameters["state"] {
             var states = Set<DeliveryState>()
-            for part in raw.split(separator: ",") {
+            for part in raw.split(separator: ",", omittingEmptySubsequences: false) {
                 guard let state = DeliveryState(rawValue: String(part)) else {
                     throw APIError.badRequest("state: expected pending, sending, delivered, failed or dead")
                 }

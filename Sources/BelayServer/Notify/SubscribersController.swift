@@ -17,6 +17,7 @@ struct SubscribersController {
         group.get("subscribers/export", use: export)
         group.post("subscribers/import", use: importCSV)
         group.delete("subscribers/:id", use: delete)
+        group.post("subscribers/bounces", use: bounce)
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> SubscriberListDTO {
@@ -24,7 +25,7 @@ struct SubscribersController {
         let parameters = request.uri.queryParameters
         var query = SubscriberQuery(limit: 1000)
         if let raw = parameters["state"] {
-            guard let state = Subscriber.State(rawValue: String(raw)) else {
+            guard !raw.isEmpty, let state = Subscriber.State(rawValue: String(raw)) else {
                 throw APIError.badRequest("state: expected pending, confirmed, unsubscribed or stopped")
             }
             query.state = state
@@ -44,25 +45,42 @@ struct SubscribersController {
         return SubscriberListDTO(subscribers: try await store.subscribers(query).map(SubscriberDTO.init))
     }
 
-    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<SubscriberDTO> {
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<SubscriberSecretDTO> {
         _ = try context.require(.admin)
         let input = try await request.decode(as: SubscriberInput.self, context: context)
         guard configuration.http.publicURL != nil else {
             throw DomainError.conflict(code: "public_url_required", message: "messages to subscribers link back to the status page: start Belay with --public-url")
         }
         let kind = input.kind ?? .email
-        let row = "kind,address,components,confirmed\r\n" + CSV.line([kind.rawValue, input.address, (input.components ?? []).joined(separator: ";"), input.confirmed == true ? "yes" : "no"])
-        let result = try await subscriptions.importCSV(row)
-        guard result.imported == 1 else { throw DomainError.invalid(field: "address", message: result.errors.first ?? "not added") }
-        let address = kind == .email ? EmailAddress.normalized(input.address) : input.address.trimmingCharacters(in: .whitespaces)
-        guard let saved = try await store.subscriber(kind: kind, address: address) else { throw DomainError.notFound(what: "subscriber", id: "new") }
-        return EditedResponse(status: .created, response: SubscriberDTO(saved))
+        if kind == .email && !configuration.notify.hasSMTP {
+            throw DomainError.conflict(code: "smtp_required", message: "email subscribers need an SMTP relay: start Belay with --smtp-url and --smtp-from")
+        }
+        let (saved, secret) = try await subscriptions.add(
+            kind: kind, address: input.address, components: input.components ?? [], confirmed: input.confirmed ?? false)
+        return EditedResponse(status: .created, response: SubscriberSecretDTO(subscriber: SubscriberDTO(saved), secret: secret))
     }
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try context.require(.admin)
         try await store.deleteSubscriber(id: try context.resourceID("subscriber"))
         return Response(status: .noContent)
+    }
+
+    /// A bounce or complaint reported by the mail provider (its webhook, or a script reading the bounce
+    /// mailbox): the address stops receiving, as after a 5xx from the relay.
+    @Sendable func bounce(_ request: Request, context: AppRequestContext) async throws -> BounceResultDTO {
+        _ = try context.require(.admin)
+        let input = try await request.decode(as: BounceInput.self, context: context)
+        let reason = (input.reason ?? "reported as bounced").prefix(300)
+        try Validate.text(String(reason), field: "reason", max: 300)
+        let address = EmailAddress.normalized(input.address)
+        guard var subscriber = try await store.subscriber(kind: .email, address: address) else { return BounceResultDTO(stopped: false) }
+        guard subscriber.state != .stopped && subscriber.state != .unsubscribed else { return BounceResultDTO(stopped: false) }
+        subscriber.state = .stopped
+        subscriber.stopReason = String(reason)
+        subscriber.updatedAt = clock.now
+        _ = try await store.saveSubscribers([subscriber])
+        return BounceResultDTO(stopped: true)
     }
 
     @Sendable func export(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -81,6 +99,6 @@ struct SubscribersController {
         }
         let bytes = try await request.body.collect(upTo: context.maxUploadSize)
         guard let text = String(validating: bytes.readableBytesView, as: UTF8.self) else { throw APIError.badRequest("the file is not UTF-8 text") }
-        return try await subscriptions.importCSV(text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text)
+        return try await subscriptions.importCSV(text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text, canEmail: configuration.notify.hasSMTP)
     }
 }

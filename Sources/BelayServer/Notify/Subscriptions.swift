@@ -37,6 +37,28 @@ struct Subscriptions: Sendable {
         }
     }
 
+    /// An admin adds a subscriber. Someone who unsubscribed, or whose address bounced, is not subscribed
+    /// again by anyone but themselves (409); unknown components are refused (422).
+    func add(kind: Subscriber.Kind, address rawAddress: String, components: [String], confirmed: Bool) async throws -> (Subscriber, String?) {
+        let address = kind == .email ? EmailAddress.normalized(rawAddress) : rawAddress.trimmingCharacters(in: .whitespaces)
+        let known = Set(try await store.components().map(\.slug))
+        try Subscriber.validate(kind: kind, address: address, components: components, known: known)
+        let secret = kind == .webhook ? WebhookSignature.newSecret() : nil
+        let existing = try await store.subscriber(kind: kind, address: address)
+        switch SubscriptionRules.imported(
+            existing: existing, kind: kind, address: address, components: components, confirmed: confirmed, token: WebSecrets.random(),
+            secret: secret, source: "admin", now: clock.now)
+        {
+        case .unchanged:
+            throw DomainError.conflict(
+                code: "subscriber_exists", message: "that address unsubscribed or bounced; only its owner can subscribe again, on the status page")
+        case .save(let subscriber, let sendConfirmation):
+            guard let saved = try await store.saveSubscribers([subscriber]).first else { throw DomainError.notFound(what: "subscriber", id: "new") }
+            if sendConfirmation { try await queueConfirmation(saved) }
+            return (saved, existing == nil ? saved.secret : nil)
+        }
+    }
+
     func queueConfirmation(_ subscriber: Subscriber) async throws {
         let now = clock.now
         let message = NotificationMessage(
@@ -54,7 +76,7 @@ struct Subscriptions: Sendable {
     /// `mode`, `method`, `kind`), components (`components`: slugs or names, separated by `;`, `|` or `,`),
     /// and whether the person confirmed (`state`/`status` = confirmed, or `confirmed` = yes/true). Rows
     /// a source marks quarantined (`quarantined_at` set) are not confirmed.
-    func importCSV(_ text: String) async throws -> ImportResultDTO {
+    func importCSV(_ text: String, canEmail: Bool) async throws -> ImportResultDTO {
         let rows: [[String]]
         do { rows = try CSV.parse(text) } catch { throw DomainError.invalid(field: "file", message: error.description) }
         guard let header = rows.first?.map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) else {
@@ -79,11 +101,17 @@ struct Subscriptions: Sendable {
         for (index, row) in rows.dropFirst().enumerated() {
             func cell(_ column: Int?) -> String { column.flatMap { $0 < row.count ? row[$0].trimmingCharacters(in: .whitespaces) : nil } ?? "" }
             let kindText = cell(kindColumn).lowercased()
-            guard let kind = kindText.isEmpty ? .email : Subscriber.Kind(rawValue: kindText) else {
+            // Email only: a webhook subscriber's signing secret could not be shown to anyone after an import.
+            guard kindText.isEmpty || kindText == "email", canEmail else {
                 result.skipped += 1
-                if result.errors.count < 50 { result.errors.append("row \(index + 2): kind '\(kindText.prefix(20))' is not email, webhook or slack") }
+                if result.errors.count < 50 {
+                    result.errors.append(canEmail
+                        ? "row \(index + 2): only email subscribers are imported; add webhooks with POST /api/v1/subscribers"
+                        : "row \(index + 2): email subscribers need an SMTP relay (--smtp-url)")
+                }
                 continue
             }
+            let kind = Subscriber.Kind.email
             let address = kind == .email ? EmailAddress.normalized(cell(addressColumn)) : cell(addressColumn)
             let names = cell(componentsColumn).split(whereSeparator: { ";|,".contains($0) }).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
             let slugs = names.compactMap { bySlugOrName[$0] }
@@ -105,7 +133,7 @@ struct Subscriptions: Sendable {
             }
             switch SubscriptionRules.imported(
                 existing: existing, kind: kind, address: address, components: slugs, confirmed: confirmed, token: WebSecrets.random(),
-                secret: kind == .webhook ? WebhookSignature.newSecret() : nil, now: now)
+                secret: nil, source: "import", now: now)
             {
             case .unchanged:
                 result.skipped += 1

@@ -110,6 +110,10 @@ extension StoreContract {
             #expect(try await store.subscribers(SubscriberQuery(state: .confirmed)).map(\.address) == ["b@example.com"])
             #expect(try await store.subscribers(SubscriberQuery(ids: [saved[0].id])).map(\.address) == ["a@example.com"])
             #expect(try await store.subscriberCounts() == [.pending: 1, .confirmed: 1])
+            // An opt-in never followed is deleted after a while; confirmed subscribers stay.
+            #expect(try await store.prunePendingSubscribers(before: now) == 0)
+            #expect(try await store.prunePendingSubscribers(before: now + 1) == 1)
+            #expect(try await store.subscriberCounts() == [.confirmed: 1])
         },
         StoreContract("a bounce stops the subscriber and ends what else was waiting for it") { store in
             let now = ContractFixtures.now
