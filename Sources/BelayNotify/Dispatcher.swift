@@ -10,8 +10,9 @@ import ServiceLifecycle
 /// dispatchers on one database never send one twice.
 public actor Dispatcher: Service {
     public typealias Store = BelayStore
-    /// Sends a batch of claimed deliveries; tests replace the network with a script.
-    public typealias Send = @Sendable (_ batch: [Outgoing]) async -> [SendOutcome]
+    /// Sends a batch of claimed deliveries; nil for one it did not get to (it goes back to wait). Tests
+    /// replace the network with a script.
+    public typealias Send = @Sendable (_ batch: [Outgoing]) async -> [SendOutcome?]
 
     let store: any Store
     let clock: any WallClock
@@ -20,7 +21,9 @@ public actor Dispatcher: Service {
     let logger: Logger
     /// This dispatcher's name on the leases it takes.
     public nonisolated let owner: String
-    private let doorbell = Doorbell()
+    /// One bell per loop: the planner's, and each lane's.
+    private let planBell = Doorbell()
+    private let laneBells: [Lane: Doorbell] = Dictionary(uniqueKeysWithValues: Lane.allCases.map { ($0, Doorbell()) })
     private let rates = SendRates()
     private let sendHTTP: Send
     private let sendMail: Send
@@ -53,37 +56,35 @@ public actor Dispatcher: Service {
 
     public func run() async throws {
         let changes = store.feed.committed()
-        let doorbell = self.doorbell
+        let planBell = self.planBell
         let listener = Task {
-            for await _ in changes { doorbell.ring() }
+            for await _ in changes { planBell.ring() }
         }
         defer { listener.cancel() }
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                let busy = await self.cycle()
-                if !busy { await doorbell.wait(upTo: self.settings.pollInterval) }
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.loop(planBell, "turn events into deliveries") { try await self.plan() } }
+                for lane in Lane.allCases {
+                    guard let bell = self.laneBells[lane] else { continue }
+                    group.addTask { await self.loop(bell, "send deliveries") { try await self.send(lane) } }
+                }
             }
         }
     }
 
-    /// One round: plan new events, then send what is due. Returns whether there was work (so more may wait).
-    func cycle() async -> Bool {
-        var busy = false
-        do {
-            busy = try await plan() > 0
-        } catch is CancellationError {
-            return false
-        } catch {
-            logger.error("could not turn events into deliveries", metadata: ["error": "\(error)"])
+    /// Runs `work` until cancelled: again at once while it finds work, else at the next ring or poll.
+    nonisolated func loop(_ bell: Doorbell, _ what: String, _ work: @Sendable () async throws -> Int) async {
+        while !Task.isCancelled {
+            var busy = false
+            do {
+                busy = try await work() > 0
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.error("could not \(what)", metadata: ["error": "\(error)"])
+            }
+            if !busy { await bell.wait(upTo: settings.pollInterval) }
         }
-        do {
-            busy = try await send() > 0 || busy
-        } catch is CancellationError {
-            return false
-        } catch {
-            logger.error("could not send deliveries", metadata: ["error": "\(error)"])
-        }
-        return busy
     }
 
     /// Turns the next events after the cursor into deliveries; returns how many events it handled.
@@ -110,6 +111,7 @@ public actor Dispatcher: Service {
         }
         if try await store.enqueue(batch, expected: cursor, cursor: last.sequence) {
             if batch.deliveryCount > 0 {
+                for bell in laneBells.values { bell.ring() }
                 logger.info("queued deliveries", metadata: ["messages": "\(batch.entries.count)", "deliveries": "\(batch.deliveryCount)"])
             }
         }
@@ -133,20 +135,39 @@ public actor Dispatcher: Service {
         return facts
     }
 
-    /// Claims due deliveries and sends them; returns how many it attempted.
+    /// Claims due deliveries of every kind and sends them; returns how many it claimed.
     @discardableResult
     public func send() async throws -> Int {
+        var claimed = 0
+        for lane in Lane.allCases { claimed += try await send(lane) }
+        return claimed
+    }
+
+    /// What sends on its own: the team's HTTP channels, subscribers' webhooks, and email. One lane never
+    /// waits for another, so a hanging subscriber's URL or a slow relay delays nobody else.
+    enum Lane: CaseIterable {
+        case channels, subscribers, mail
+
+        static let httpTransports: Set<Transport> = [.webhook, .slack, .teams, .discord]
+    }
+
+    /// Claims what is due in `lane` and sends it; returns how many it claimed.
+    @discardableResult
+    func send(_ lane: Lane) async throws -> Int {
         let now = clock.now
         let leaseUntil = now.addingTimeInterval(settings.lease)
-        let httpTransports: Set<Transport> = [.webhook, .slack, .teams, .discord]
-        var attempted = 0
-        let http = try await store.claimDeliveries(owner: owner, now: now, leaseUntil: leaseUntil, transports: httpTransports, limit: settings.httpBatch)
-        attempted += try await deliver(http, using: sendHTTP, now: now)
-        if settings.smtp != nil || isScripted {
-            let mail = try await store.claimDeliveries(owner: owner, now: now, leaseUntil: leaseUntil, transports: [.email], limit: settings.mailBatch)
-            attempted += try await deliver(mail, using: sendMail, now: now)
+        switch lane {
+        case .channels, .subscribers:
+            let batch = try await store.claimDeliveries(
+                owner: owner, now: now, leaseUntil: leaseUntil, transports: Lane.httpTransports, scope: lane == .channels ? .channels : .subscribers,
+                limit: settings.httpBatch)
+            return try await deliver(batch, using: sendHTTP, now: now)
+        case .mail:
+            guard settings.smtp != nil || isScripted else { return 0 }
+            let batch = try await store.claimDeliveries(
+                owner: owner, now: now, leaseUntil: leaseUntil, transports: [.email], scope: .all, limit: settings.mailBatch)
+            return try await deliver(batch, using: sendMail, now: now)
         }
-        return attempted
     }
 
     /// Resolves destinations, holds back what a send rate does not allow yet, sends the rest and saves
@@ -177,8 +198,12 @@ public actor Dispatcher: Service {
         let outcomes = outgoing.isEmpty ? [] : await send(outgoing)
         let latency = Int((ContinuousClock.now - clockStart) / .milliseconds(1)) / max(1, outgoing.count)
         let finished = clock.now
+        var unsent: [DeferredDelivery] = []
         for (index, item) in outgoing.enumerated() {
-            let outcome = index < outcomes.count ? outcomes[index] : .retry(statusCode: nil, reason: "not sent", retryAfter: nil)
+            guard index < outcomes.count, let outcome = outcomes[index] else {
+                unsent.append(DeferredDelivery(deliveryID: item.claimed.delivery.id, until: finished))
+                continue
+            }
             let measured = item.latencyMilliseconds ?? latency
             results.append(DeliveryPolicy.result(
                 of: outcome, delivery: item.claimed.delivery, startedAt: started, latencyMilliseconds: measured, now: finished, random: random()))
@@ -189,6 +214,7 @@ public actor Dispatcher: Service {
                                "reason": "\(outcome.reason ?? "")"])
             }
         }
+        try await store.deferDeliveries(unsent, owner: owner)
         let saved = try await store.completeAttempts(results, owner: owner, now: finished)
         if saved < results.count {
             logger.warning("lost the lease on some deliveries; another dispatcher took them", metadata: ["lost": "\(results.count - saved)"])
@@ -205,13 +231,16 @@ public actor Dispatcher: Service {
             key: Delivery.key(eventSequence: 0, topic: .test, destination: .channel(channel.id), nonce: nonce), destination: .channel(channel.id),
             transport: Transport(channel.kind), topic: .test, nextAttemptAt: now, createdAt: now)
         let saved = try await store.enqueueDirect(message, deliveries: [delivery])
-        doorbell.ring()
+        wake()
         guard let first = saved.first else { throw DomainError.conflict(code: "not_queued", message: "the test message was not queued") }
         return first
     }
 
     /// Wakes the dispatcher (after a re-send, a subscriber's confirmation mail).
-    public nonisolated func wake() { doorbell.ring() }
+    public nonisolated func wake() {
+        planBell.ring()
+        for bell in laneBells.values { bell.ring() }
+    }
 }
 
 extension AttemptResult {

@@ -13,7 +13,7 @@ struct HTTPSender: Sendable {
         concurrency = max(1, settings.httpConcurrency)
     }
 
-    func send(_ batch: [Outgoing]) async -> [SendOutcome] {
+    func send(_ batch: [Outgoing]) async -> [SendOutcome?] {
         var outcomes = [SendOutcome?](repeating: nil, count: batch.count)
         await withTaskGroup(of: (Int, SendOutcome).self) { group in
             var next = 0

@@ -9,6 +9,11 @@ struct MailComposer {
 
     var pageName: String { settings.smtp?.pageName ?? "Status" }
 
+    /// A subject is one line: any line break or control character in a title becomes a space.
+    static func subject(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.map { CharacterSet.controlCharacters.contains($0) || $0 == "\u{2028}" || $0 == "\u{2029}" ? " " : $0 }))
+    }
+
     /// "<msg_12_s4@status.example.com>": the delivery's key, so a retried email is recognisably the same.
     func messageID(_ key: String) -> String {
         let host = URLComponents(string: links.base)?.host ?? "belay.invalid"
@@ -24,7 +29,7 @@ struct MailComposer {
         lines += ["", "\(text.linkLabel): \(link)"]
         let html = Self.html(heading: message.topic.label, title: message.title, facts: text.facts, body: message.body, links: [(text.linkLabel, link)], footer: nil)
         return OutgoingMail(
-            recipients: recipients, subject: "[\(message.severity?.rawValue ?? "belay")] \(message.topic.label): \(message.title)",
+            recipients: recipients, subject: Self.subject("[\(message.severity?.rawValue ?? "belay")] \(message.topic.label): \(message.title)"),
             text: lines.joined(separator: "\n"), html: html, messageID: messageID(key), headers: [])
     }
 
@@ -50,7 +55,7 @@ struct MailComposer {
                 body: "Someone (we hope you) asked to follow \(pageName). The link works for 48 hours; if you did not ask for this, ignore this email.",
                 links: [("Confirm the subscription", confirm)], footer: nil)
             return OutgoingMail(
-                recipients: [subscriber.address], subject: "Confirm your subscription to \(pageName)", text: text, html: html,
+                recipients: [subscriber.address], subject: Self.subject("Confirm your subscription to \(pageName)"), text: text, html: html,
                 messageID: messageID(key), headers: [])
         }
         let link = links.primary(for: message, audience: .subscriber)
@@ -64,7 +69,7 @@ struct MailComposer {
             heading: message.topic.label, title: message.title, facts: facts, body: message.body, links: [("Details", link)],
             footer: [("Manage your subscription", manage), ("Unsubscribe", unsubscribe)])
         return OutgoingMail(
-            recipients: [subscriber.address], subject: "[\(pageName)] \(message.topic.label): \(message.title)", text: lines.joined(separator: "\n"),
+            recipients: [subscriber.address], subject: Self.subject("[\(pageName)] \(message.topic.label): \(message.title)"), text: lines.joined(separator: "\n"),
             html: html, messageID: messageID(key), headers: headers)
     }
 

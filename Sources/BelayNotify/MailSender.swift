@@ -33,19 +33,25 @@ struct MailSender: Sendable {
         connector = Connector(group: group, egress: policy)
         relay = settings.smtp
         connections = max(1, settings.smtpConnections)
+        budget = .milliseconds(Int64(settings.lease * 500))
     }
 
-    func send(_ batch: [Outgoing]) async -> [SendOutcome] {
+    /// A session stops taking messages after this long, so a slow relay never holds a batch past its lease;
+    /// the rest go back to wait (no attempt spent).
+    let budget: Duration
+
+    func send(_ batch: [Outgoing]) async -> [SendOutcome?] {
         guard let relay else { return batch.map { _ in .retry(statusCode: nil, reason: "no SMTP relay is configured (--smtp-url)", retryAfter: nil) } }
+        let deadline = ContinuousClock.now + budget
         // Split into up to `connections` runs of roughly equal size, each its own session.
         let share = max(1, (batch.count + connections - 1) / connections)
         let runs = stride(from: 0, to: batch.count, by: share).map { Array(batch[$0..<min($0 + share, batch.count)]) }
-        var outcomes: [SendOutcome] = []
-        await withTaskGroup(of: (Int, [SendOutcome]).self) { group in
+        var outcomes: [SendOutcome?] = []
+        await withTaskGroup(of: (Int, [SendOutcome?]).self) { group in
             for (index, run) in runs.enumerated() {
-                group.addTask { (index, await self.session(run, relay: relay)) }
+                group.addTask { (index, await self.session(run, relay: relay, deadline: deadline)) }
             }
-            var byRun = [[SendOutcome]](repeating: [], count: runs.count)
+            var byRun = [[SendOutcome?]](repeating: [], count: runs.count)
             for await (index, result) in group { byRun[index] = result }
             outcomes = byRun.flatMap { $0 }
         }
@@ -53,7 +59,7 @@ struct MailSender: Sendable {
     }
 
     /// One connection for `run`; a connection failure fails the rest of the run as retryable.
-    private func session(_ run: [Outgoing], relay: SMTPRelay) async -> [SendOutcome] {
+    private func session(_ run: [Outgoing], relay: SMTPRelay, deadline: ContinuousClock.Instant) async -> [SendOutcome?] {
         let connector = self.connector
         let timeout = relay.server.timeout
         let connect: SMTPConnect = { host, port, initializer in
@@ -66,9 +72,13 @@ struct MailSender: Sendable {
             let reason = Self.describe(error)
             return run.map { _ in .retry(statusCode: (error as? SMTPError)?.code, reason: reason, retryAfter: nil) }
         }
-        var outcomes: [SendOutcome] = []
+        var outcomes: [SendOutcome?] = []
         var broken: String?
         for item in run {
+            if ContinuousClock.now > deadline {
+                outcomes.append(nil)
+                continue
+            }
             if let broken {
                 outcomes.append(.retry(statusCode: nil, reason: broken, retryAfter: nil))
                 continue
@@ -85,7 +95,7 @@ struct MailSender: Sendable {
                         from: relay.from, to: try MailAddress(parsing: recipient), subject: mail.subject, text: mail.text, html: mail.html,
                         messageID: mail.messageID, date: Date(), extraHeaders: mail.headers)
                 } catch {
-                    worst = .rejected(statusCode: nil, reason: "the address cannot be used: \(error)")
+                    worst = .undeliverable(reason: "the address cannot be used: \(error)")
                     continue
                 }
                 do {
@@ -95,6 +105,9 @@ struct MailSender: Sendable {
                         let outcome = SendOutcome.smtp(code: code, reply: reply)
                         if case .delivered = worst { worst = outcome } else if case .rejected = outcome { worst = outcome }
                     }
+                } catch let error as MailFormatError {
+                    // This message cannot be written (nothing was sent for it); the connection is fine.
+                    worst = .undeliverable(reason: "the message cannot be sent: \(error.description)")
                 } catch {
                     broken = Self.describe(error)
                     worst = .retry(statusCode: (error as? SMTPError)?.code, reason: broken ?? "", retryAfter: nil)

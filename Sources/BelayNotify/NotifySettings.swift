@@ -43,6 +43,12 @@ public struct NotifySettings: Sendable {
     }
 
     /// Subscribers' URLs come from anyone on the internet: never a private, loopback or link-local address,
-    /// whatever the server allows monitors.
-    var publicPolicy: EgressPolicy { EgressPolicy(allow: [], deny: egress.deny, denyPrivate: true) }
+    /// nor this machine's own addresses or the ranges reserved for documentation, benchmarks and carrier
+    /// NAT, whatever the server allows monitors.
+    var publicPolicy: EgressPolicy { EgressPolicy(allow: [], deny: egress.deny + Self.neverPublic, denyPrivate: true) }
+
+    static let neverPublic: [CIDR] = {
+        let reserved = ["100.64.0.0/10", "192.0.0.0/24", "192.0.2.0/24", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"]
+        return reserved.compactMap { try? CIDR(parsing: $0) } + LocalAddresses.networks()
+    }()
 }

@@ -27,8 +27,15 @@ enum SlackMessage {
             withJSONObject: ["text": summary.joined(separator: "\n").clipped(3000), "blocks": blocks], options: [.sortedKeys])
     }
 
-    /// Slack reads `<`, `>` and `&` as markup ("<!channel>" would ping a whole room), so they are escaped.
+    /// Slack reads `<`, `>` and `&` as markup ("<!channel>" would ping a whole room), so they are escaped;
+    /// Mattermost and Rocket.Chat ping a room for a plain "@channel", "@here", "@all" or "@everyone", so a
+    /// word joiner goes after the @.
     static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        var escaped = text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
+        for word in ["channel", "here", "all", "everyone"] {
+            escaped = escaped.replacingOccurrences(of: "@" + word, with: "@\u{2060}" + word, options: .caseInsensitive)
+        }
+        return escaped
     }
 }

@@ -120,17 +120,24 @@ extension AppDatabase: NotificationStore {
         }
     }
 
-    public func claimDeliveries(owner: String, now: Date, leaseUntil: Date, transports: Set<Transport>, limit: Int) async throws -> [ClaimedDelivery] {
+    public func claimDeliveries(
+        owner: String, now: Date, leaseUntil: Date, transports: Set<Transport>, scope: ClaimScope, limit: Int
+    ) async throws -> [ClaimedDelivery] {
         guard !transports.isEmpty, limit > 0 else { return [] }
         let kinds = transports.map(\.rawValue)
+        let destination = switch scope {
+        case .all: ""
+        case .channels: " AND destinationKind = 'channel'"
+        case .subscribers: " AND destinationKind = 'subscriber'"
+        }
         return try await quietWrite { db in
             let marks = databaseQuestionMarks(count: kinds.count)
             let t = now.timeIntervalSince1970
             let rows = try Row.fetchAll(db, sql: """
                 SELECT * FROM (
-                  SELECT * FROM delivery WHERE state IN ('pending', 'failed') AND nextAttemptAt <= ? AND transport IN (\(marks))
+                  SELECT * FROM delivery WHERE state IN ('pending', 'failed') AND nextAttemptAt <= ? AND transport IN (\(marks))\(destination)
                   UNION ALL
-                  SELECT * FROM delivery WHERE state = 'sending' AND leaseUntil <= ? AND transport IN (\(marks)))
+                  SELECT * FROM delivery WHERE state = 'sending' AND leaseUntil <= ? AND transport IN (\(marks))\(destination))
                 ORDER BY nextAttemptAt, id LIMIT ?
                 """, arguments: StatementArguments([t] + kinds.map { $0 as any DatabaseValueConvertible } + [t] + kinds + [limit]))
             guard !rows.isEmpty else { return [] }

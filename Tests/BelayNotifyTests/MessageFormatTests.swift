@@ -36,10 +36,13 @@ import Testing
         let text = try #require(body["text"] as? String)
         #expect(!text.contains("<!channel>"))
         #expect(text.contains("&lt;!channel&gt;"))
+        // Mattermost and Rocket.Chat would ping the room for a bare @everyone.
+        #expect(!text.contains("@everyone"))
         let blocks = try #require(body["blocks"] as? [[String: Any]])
         #expect(blocks.map { $0["type"] as? String } == ["header", "section", "section", "actions"])
         let rendered = String(decoding: try JSONSerialization.data(withJSONObject: blocks, options: [.withoutEscapingSlashes]), as: UTF8.self)
         #expect(!rendered.contains("<https://evil.example"))
+        #expect(!rendered.contains("@everyone"))
         #expect(rendered.contains("https://status.example.com/app/incidents/12"))
     }
 
@@ -89,5 +92,21 @@ import Testing
         #expect(mail.text.contains("https://status.example.com/subscriptions/manage?token=tok_0123456789abcdefghij"))
         #expect(!mail.html.contains("<b>"))
         #expect(mail.html.contains("API &amp; &lt;b&gt;"))
+    }
+}
+
+@Suite struct MailComposerTests {
+    @Test func aTitleWithLineBreaksMakesAOneLineSubjectThatRenders() throws {
+        let settings = NotifySettings(publicURL: "https://status.example.com", egress: .init())
+        var message = MessageFormatTests.hostile
+        message.title = "Bad\r\ntitle\u{2028}here"
+        let mail = MailComposer(links: Links(publicURL: "https://status.example.com"), settings: settings)
+            .channelMail(message, to: ["ops@example.com"], key: "msg_1_c1")
+        #expect(!mail.subject.contains("\n") && !mail.subject.contains("\r"))
+        let rendered = try MailMessage(
+            from: try MailAddress(parsing: "status@example.com"), to: try MailAddress(parsing: "ops@example.com"), subject: mail.subject,
+            text: mail.text, html: mail.html, messageID: mail.messageID, extraHeaders: mail.headers
+        ).rendered()
+        #expect(rendered.contains("Message-ID: <msg_1_c1@status.example.com>"))
     }
 }

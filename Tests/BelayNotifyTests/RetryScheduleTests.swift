@@ -1,6 +1,9 @@
 import BelayCore
+import BelayEgress
 import BelayFormats
+@testable import BelayNotify
 import Foundation
+import NIOCore
 import Testing
 
 @Suite struct RetryScheduleTests {
@@ -52,5 +55,21 @@ import Testing
         #expect(!EmailAddress.isValid("<a@example.com>"))
         #expect(!EmailAddress.isValid("a@example.com\r\nBcc: x@y.z"))
         #expect(EmailAddress.normalized(" Ops@Example.COM ") == "ops@example.com")
+    }
+}
+
+@Suite struct PublicEgressTests {
+    @Test func subscriberURLsCannotReachThisMachineOrReservedRanges() throws {
+        let settings = NotifySettings(publicURL: "https://status.example.com", egress: EgressPolicy(allow: [try CIDR(parsing: "127.0.0.0/8")]))
+        let policy = settings.publicPolicy
+        for address in ["127.0.0.1", "10.1.2.3", "192.0.2.2", "198.18.0.1", "100.64.1.1", "169.254.169.254"] {
+            #expect(!policy.allows(try SocketAddress(ipAddress: address, port: 80)), Comment(rawValue: address))
+        }
+        #expect(policy.allows(try SocketAddress(ipAddress: "93.184.216.34", port: 443)))
+        // Every address this machine's interfaces have is refused too.
+        for network in LocalAddresses.networks() {
+            #expect(NotifySettings.neverPublic.contains(network))
+        }
+        #expect(!LocalAddresses.networks().isEmpty)
     }
 }

@@ -73,6 +73,7 @@ import Testing
         "GET /api/v1/notifications/health": .role(.viewer),
         "GET /api/v1/subscribers": .role(.admin), "POST /api/v1/subscribers": .role(.admin), "DELETE /api/v1/subscribers/{id}": .role(.admin),
         "GET /api/v1/subscribers/export": .role(.admin), "POST /api/v1/subscribers/import": .role(.admin),
+        "POST /api/v1/subscribers/bounces": .role(.admin),
         // Status page subscriptions: anyone may ask; the links in emails carry the subscriber's token.
         "POST /subscribe": .everyone, "GET /subscriptions/confirm": .secret, "POST /subscriptions/confirm": .secret,
         "GET /subscriptions/manage": .secret, "POST /subscriptions/manage": .secret, "GET /subscriptions/unsubscribe": .secret,

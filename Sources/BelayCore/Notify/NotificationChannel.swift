@@ -167,4 +167,10 @@ public enum EmailAddress {
     public static func normalized(_ text: String) -> String {
         text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
     }
+
+    /// A cell an export neutralised for spreadsheets ("'=x") read back as it was ("=x").
+    public static func unneutralised(_ cell: String) -> String {
+        guard cell.hasPrefix("'"), let next = cell.dropFirst().first, "=+-@\t\r".contains(next) else { return cell }
+        return String(cell.dropFirst())
+    }
 }

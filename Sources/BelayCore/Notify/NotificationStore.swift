@@ -33,7 +33,9 @@ public protocol NotificationStore: Sendable {
     func enqueueDirect(_ message: NotificationMessage, deliveries: [Delivery]) async throws -> [Delivery]
     /// Takes up to `limit` deliveries due at `now` (pending or failed with their time come, or sending with
     /// an expired lease), marks them sending with a lease for `owner` until `leaseUntil`, and returns them.
-    func claimDeliveries(owner: String, now: Date, leaseUntil: Date, transports: Set<Transport>, limit: Int) async throws -> [ClaimedDelivery]
+    func claimDeliveries(
+        owner: String, now: Date, leaseUntil: Date, transports: Set<Transport>, scope: ClaimScope, limit: Int
+    ) async throws -> [ClaimedDelivery]
     /// Saves attempts for deliveries `owner` still holds; a result whose lease was lost is dropped, so a
     /// slow dispatcher cannot overwrite a newer one. Returns how many were saved.
     @discardableResult
@@ -54,6 +56,18 @@ public protocol NotificationStore: Sendable {
     func deliveryCounts() async throws -> [DeliveryState: Int]
     /// Incidents announced to subscribers since `since` (for damping) and incidents whose announcement was damped.
     func subscriberAnnouncements(since: Date) async throws -> [SubscriberAnnouncement]
+}
+
+/// Whose deliveries a claim takes: the team's channels and the public's subscriptions are sent apart, so
+/// neither waits for the other.
+public enum ClaimScope: Sendable {
+    case all, channels, subscribers
+}
+
+extension NotificationStore {
+    public func claimDeliveries(owner: String, now: Date, leaseUntil: Date, transports: Set<Transport>, limit: Int) async throws -> [ClaimedDelivery] {
+        try await claimDeliveries(owner: owner, now: now, leaseUntil: leaseUntil, transports: transports, scope: .all, limit: limit)
+    }
 }
 
 /// Messages and deliveries to save together.

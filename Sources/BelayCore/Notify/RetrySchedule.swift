@@ -55,6 +55,8 @@ public enum SendOutcome: Sendable, Equatable {
     /// This message can never be delivered (a 5xx reply to mail: a bounce). For a subscriber, the address
     /// stops receiving.
     case rejected(statusCode: Int?, reason: String)
+    /// This message cannot be sent at all (it cannot be written as mail): dead, with nobody to blame.
+    case undeliverable(reason: String)
 
     /// How an HTTP receiver's answer reads: 2xx delivered, 410 gone, anything else retried (as the Standard
     /// Webhooks specification asks), honouring `Retry-After` in seconds or as an HTTP date.
@@ -80,13 +82,14 @@ public enum SendOutcome: Sendable, Equatable {
     public var statusCode: Int? {
         switch self {
         case .delivered(let code), .retry(let code, _, _), .gone(let code, _), .rejected(let code, _): code
+        case .undeliverable: nil
         }
     }
 
     public var reason: String? {
         switch self {
         case .delivered: nil
-        case .retry(_, let reason, _), .gone(_, let reason), .rejected(_, let reason): reason
+        case .retry(_, let reason, _), .gone(_, let reason), .rejected(_, let reason), .undeliverable(let reason): reason
         }
     }
 }
@@ -112,6 +115,8 @@ public enum DeliveryPolicy {
         case .rejected(_, let reason):
             state = .dead
             if case .subscriber = delivery.destination { stop = reason }
+        case .undeliverable:
+            state = .dead
         }
         let attempt = DeliveryAttempt(
             deliveryID: delivery.id, number: number, startedAt: startedAt, latencyMilliseconds: latencyMilliseconds,

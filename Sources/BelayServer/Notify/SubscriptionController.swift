@@ -65,7 +65,9 @@ struct SubscriptionController {
             return try page("Could not subscribe", ["Give an email address or a webhook URL."], status: .unprocessableContent)
         }
         let client = SignInThrottle.clientKey(context.clientAddress)
-        guard await throttle.admit(client: client, address: address.lowercased(), now: clock.now) else {
+        // The key is the address as it will be stored, so no spelling of it (padding, case) gets its own count.
+        let key = kind == .email ? EmailAddress.normalized(address) : address.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        guard await throttle.admit(client: client, address: key, now: clock.now) else {
             var response = try page("Too many requests", ["Please wait a while before subscribing again."], status: .tooManyRequests)
             response.headers[.retryAfter] = "600"
             return response

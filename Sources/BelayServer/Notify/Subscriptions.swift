@@ -18,7 +18,7 @@ struct Subscriptions: Sendable {
     }
 
     func subscribe(kind: Subscriber.Kind, address rawAddress: String, components: [String]) async throws -> Result {
-        let address = kind == .email ? EmailAddress.normalized(rawAddress) : rawAddress.trimmingCharacters(in: .whitespaces)
+        let address = kind == .email ? EmailAddress.normalized(rawAddress) : rawAddress.trimmingCharacters(in: .whitespacesAndNewlines)
         let known = Set(try await store.components().filter(\.isPublic).map(\.slug))
         try Subscriber.validate(kind: kind, address: address, components: components, known: known)
         let now = clock.now
@@ -112,7 +112,7 @@ struct Subscriptions: Sendable {
                 continue
             }
             let kind = Subscriber.Kind.email
-            let address = kind == .email ? EmailAddress.normalized(cell(addressColumn)) : cell(addressColumn)
+            let address = EmailAddress.normalized(EmailAddress.unneutralised(cell(addressColumn)))
             let names = cell(componentsColumn).split(whereSeparator: { ";|,".contains($0) }).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
             let slugs = names.compactMap { bySlugOrName[$0] }
             do {
