@@ -1,4 +1,5 @@
 import BelayCore
+import BelayFormats
 import Foundation
 
 /// Writes the emails: to a team's email channel, to a status page subscriber (with manage and one-click
@@ -76,35 +77,19 @@ struct MailComposer {
     /// A plain, inline-styled HTML body (mail clients drop style sheets); every value escaped.
     static func html(heading: String, title: String, facts: [(String, String)], body: String?, links: [(String, String)], footer: [(String, String)]?) -> String {
         var html = "<!DOCTYPE html><html><body style=\"font-family: sans-serif; color: #1b1f24;\">"
-        html += "<p style=\"color: #57606a; margin: 0;\">\(escape(heading))</p>"
-        html += "<h2 style=\"margin: 4px 0 12px;\">\(escape(title))</h2>"
+        html += "<p style=\"color: #57606a; margin: 0;\">\(Markup.escape(heading))</p>"
+        html += "<h2 style=\"margin: 4px 0 12px;\">\(Markup.escape(title))</h2>"
         if !facts.isEmpty {
-            html += "<table>" + facts.map { "<tr><th align=\"left\" style=\"padding-right: 12px;\">\(escape($0.0))</th><td>\(escape($0.1))</td></tr>" }.joined() + "</table>"
+            html += "<table>" + facts.map { "<tr><th align=\"left\" style=\"padding-right: 12px;\">\(Markup.escape($0.0))</th><td>\(Markup.escape($0.1))</td></tr>" }.joined() + "</table>"
         }
         if let body, !body.isEmpty {
-            html += "<p>" + escape(body).replacingOccurrences(of: "\n", with: "<br>") + "</p>"
+            html += "<p>" + Markup.escape(body).replacingOccurrences(of: "\n", with: "<br>") + "</p>"
         }
-        html += links.map { "<p><a href=\"\(escape($0.1))\">\(escape($0.0))</a></p>" }.joined()
+        html += links.map { "<p><a href=\"\(Markup.escape($0.1))\">\(Markup.escape($0.0))</a></p>" }.joined()
         if let footer {
             html += "<hr><p style=\"font-size: 12px; color: #57606a;\">"
-            html += footer.map { "<a href=\"\(escape($0.1))\">\(escape($0.0))</a>" }.joined(separator: " · ") + "</p>"
+            html += footer.map { "<a href=\"\(Markup.escape($0.1))\">\(Markup.escape($0.0))</a>" }.joined(separator: " · ") + "</p>"
         }
         return html + "</body></html>"
-    }
-
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
     }
 }

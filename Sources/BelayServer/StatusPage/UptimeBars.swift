@@ -1,3 +1,4 @@
+import BelayFormats
 import BelayCore
 import Foundation
 

@@ -1,7 +1,7 @@
-/// Text placed into markup built in Swift (SVG charts, feed entries), which the templates' own escaping
-/// never sees.
-enum Markup {
-    static func escape(_ text: String) -> String {
+/// Text placed into markup built in Swift (SVG charts, feed entries, the HTML part of an email), which a
+/// template's own escaping never sees.
+public enum Markup {
+    public static func escape(_ text: String) -> String {
         var result = ""
         result.reserveCapacity(text.count)
         for character in text {
