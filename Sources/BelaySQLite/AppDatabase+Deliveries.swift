@@ -19,9 +19,9 @@ extension AppDatabase: NotificationStore {
         try await read { db in try Int64.fetchOne(db, sql: "SELECT sequence FROM outbox_cursor WHERE id = 1") }
     }
 
-    /// Deliveries inserted per transaction: a fan-out to 10,000 subscribers is twenty short writes, so a
+    /// Deliveries inserted per transaction: a fan-out to 10,000 subscribers is a hundred short writes, so a
     /// request's write never waits long behind one.
-    static let enqueueChunk = 500
+    static let enqueueChunk = 100
 
     public func enqueue(_ batch: OutboxBatch, expected: Int64?, cursor: Int64) async throws -> Bool {
         // Small batches go in the cursor's own transaction. A large one goes in chunks first, which is safe
