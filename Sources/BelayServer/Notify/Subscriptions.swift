@@ -115,6 +115,11 @@ struct Subscriptions: Sendable {
             let address = EmailAddress.normalized(EmailAddress.unneutralised(cell(addressColumn)))
             let names = cell(componentsColumn).split(whereSeparator: { ";|,".contains($0) }).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
             let slugs = names.compactMap { bySlugOrName[$0] }
+            if !names.isEmpty && slugs.isEmpty && result.errors.count < 50 {
+                // Statuspage names components by its own ids: a row whose components match none here follows
+                // everything, and the admin is told.
+                result.errors.append("row \(index + 2): its components match none here; the subscriber follows everything")
+            }
             do {
                 try Subscriber.validate(kind: kind, address: address, components: slugs, known: Set(components.map(\.slug)))
             } catch {
