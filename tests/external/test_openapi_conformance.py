@@ -79,7 +79,10 @@ def test_every_response_matches_the_openapi_document(role, start_belay):
     command = belay.inside([
         "schemathesis", "--config-file", os.path.join(HERE, "schemathesis.toml"), "run", DOCUMENT, "--url", belay.url,
         "-H", f"Authorization: Bearer {token}",
-        "--phases", "examples,coverage,fuzzing,stateful",
+        # The coverage phase's boundary cases do not depend on the role; they run with the admin token, which
+        # reaches every operation's validation (the other roles meet 403s, which the Swift authorization
+        # matrix checks route by route).
+        "--phases", "examples,coverage,fuzzing,stateful" if role == "admin" else "examples,fuzzing,stateful",
         "--max-examples", "8", "--generation-deterministic",
         "--workers", "1", "--request-timeout", "10", "--no-color",
     ])

@@ -71,13 +71,13 @@ struct SubscribersController {
     @Sendable func bounce(_ request: Request, context: AppRequestContext) async throws -> BounceResultDTO {
         _ = try context.require(.admin)
         let input = try await request.decode(as: BounceInput.self, context: context)
-        let reason = (input.reason ?? "reported as bounced").prefix(300)
-        try Validate.text(String(reason), field: "reason", max: 300)
+        let reason = input.reason ?? "reported as bounced"
+        try Validate.text(reason, field: "reason", max: 300, allowEmpty: true)
         let address = EmailAddress.normalized(input.address)
         guard var subscriber = try await store.subscriber(kind: .email, address: address) else { return BounceResultDTO(stopped: false) }
         guard subscriber.state != .stopped && subscriber.state != .unsubscribed else { return BounceResultDTO(stopped: false) }
         subscriber.state = .stopped
-        subscriber.stopReason = String(reason)
+        subscriber.stopReason = reason.isEmpty ? "reported as bounced" : reason
         subscriber.updatedAt = clock.now
         _ = try await store.saveSubscribers([subscriber])
         return BounceResultDTO(stopped: true)
