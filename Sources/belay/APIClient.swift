@@ -4,16 +4,25 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 
-/// Where the CLI finds its server: flags, else BELAY_URL and BELAY_TOKEN, as gh and kubectl do.
+/// Where the CLI finds its server, and whether it prints JSON. Every command with `--json` prints exactly one
+/// JSON document on stdout with it, so `belay ... --json | jq` works.
 struct ClientOptions: ParsableArguments {
+    @OptionGroup var server: ServerOptions
+
+    @Flag(name: .long, help: "Print one JSON document (the server's answer) instead of a human summary.")
+    var json = false
+
+    func client() throws -> APIClient { try server.client() }
+}
+
+/// Where the CLI finds its server: flags, else BELAY_URL and BELAY_TOKEN, as gh and kubectl do. Commands whose
+/// output is not JSON (a CSV export) take these alone.
+struct ServerOptions: ParsableArguments {
     @Option(name: .long, help: "Belay server URL (env BELAY_URL; default http://127.0.0.1:8080).")
     var url: String?
 
     @Option(name: .long, help: "API token (env BELAY_TOKEN).")
     var token: String?
-
-    @Flag(name: .long, help: "Print the server's JSON instead of a human summary.")
-    var json = false
 
     func client() throws -> APIClient {
         let base = url ?? Environment.value("BELAY_URL") ?? "http://127.0.0.1:8080"
@@ -78,14 +87,21 @@ struct APIClient {
         do {
             response = try await Self.http.execute(request, timeout: .seconds(30))
         } catch {
-            throw CLIError(description: "cannot reach Belay at \(baseURL): \(error)")
+            throw CLIError(description: FailureMessage.unreachable(error, baseURL: baseURL))
         }
-        let data = Data(buffer: try await response.body.collect(upTo: 64 << 20))
-        guard (200..<300).contains(Int(response.status.code)) || allowing.contains(Int(response.status.code)) else {
+        let data: Data
+        do {
+            data = Data(buffer: try await response.body.collect(upTo: 64 << 20))
+        } catch {
+            throw CLIError(description: FailureMessage.unreachable(error, baseURL: baseURL))
+        }
+        let status = Int(response.status.code)
+        guard (200..<300).contains(status) || allowing.contains(status) else {
             if let problem = try? JSONDecoder().decode(ErrorEnvelope.self, from: data) {
-                throw CLIError(description: "\(problem.error.message) (HTTP \(response.status.code) \(problem.error.code))")
+                let hint = status == 401 ? "; check --token or BELAY_TOKEN (a token from 'belay admin create-token' works only with the data directory that server uses)" : ""
+                throw CLIError(description: "\(problem.error.message) (HTTP \(status) \(problem.error.code))" + hint)
             }
-            throw CLIError(description: "server answered HTTP \(response.status.code)")
+            throw CLIError(description: "\(baseURL) answered HTTP \(status) without Belay's error body; is --url (or BELAY_URL) Belay's address?")
         }
         return data
     }
@@ -117,6 +133,13 @@ func emit(_ data: Data, json: Bool, human: () throws -> String) throws {
     }
 }
 
+/// Prints `value` as the one JSON document of a command whose server answer has no body (a delete's 204).
+func emitJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
 /// Runs a client command, turning failures into a one-line message and exit code 1.
 func runClient(_ body: () async throws -> Void) async throws {
     do {
@@ -140,4 +163,10 @@ func table(_ header: [String], _ rows: [[String]]) -> String {
         row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ")
             .trimmingCharacters(in: .whitespaces)
     }.joined(separator: "\n")
+}
+
+/// What `--json` prints for a delete, whose answer has no body.
+struct Deleted: Encodable {
+    var id: String
+    var deleted = true
 }

@@ -74,8 +74,7 @@ struct ChangeCommand: AsyncParsableCommand {
             try await runClient {
                 let data = try await client.client().post("/api/v1/changes", body)
                 let view = try APIClient.decode(View.self, data)
-                try emit(data, json: client.json) { "Recorded \(view.kind) change \(view.id) on \(view.targets.joined(separator: ", ")): \(view.summary)" }
-                print(view.id)
+                try emit(data, json: client.json) { "Recorded \(view.kind) change \(view.id) on \(view.targets.joined(separator: ", ")): \(view.summary)\n\(view.id)" }
             }
         }
     }

@@ -53,8 +53,7 @@ struct MaintenanceCommand: AsyncParsableCommand {
             try await runClient {
                 let data = try await client.client().post("/api/v1/maintenance", body)
                 let view = try APIClient.decode(View.self, data)
-                try emit(data, json: client.json) { "Scheduled maintenance:\n" + MaintenanceCommand.summary(view) }
-                print(view.id)
+                try emit(data, json: client.json) { "Scheduled maintenance:\n" + MaintenanceCommand.summary(view) + "\n" + view.id }
             }
         }
     }

@@ -103,9 +103,8 @@ struct MonitorCommand: AsyncParsableCommand {
                 try emit(data, json: client.json) {
                     var text = "Added \(view.kind) monitor \(view.id) '\(view.name)', every \(view.intervalSeconds) s"
                     if let url = view.heartbeatURL { text += "\nHeartbeat URL (POST or GET): \(url)" }
-                    return text
+                    return text + "\n\(view.id)"
                 }
-                print(view.id)
             }
         }
     }
@@ -182,6 +181,7 @@ struct MonitorCommand: AsyncParsableCommand {
             guard Validate.id(id) != nil else { throw ValidationError("'\(id)' is not a monitor id") }
             try await runClient {
                 _ = try await client.client().send(.DELETE, "/api/v1/monitors/\(id)", body: Optional<[String: String]>.none)
+                if client.json { return try emitJSON(Deleted(id: id)) }
                 print("Deleted monitor \(id)")
             }
         }

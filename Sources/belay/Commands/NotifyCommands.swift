@@ -94,14 +94,15 @@ struct ChannelCommand: AsyncParsableCommand {
         func run() async throws {
             try await runClient {
                 let api = try client.client()
-                let queued = try APIClient.decode(DeliveryCommand.View.self, try await api.post("/api/v1/channels/\(try pathID(id))/test", [String: String]()))
+                var data = try await api.post("/api/v1/channels/\(try pathID(id))/test", [String: String]())
+                var view = try APIClient.decode(DeliveryCommand.View.self, data)
                 let deadline = Date().addingTimeInterval(TimeInterval(max(0, wait)))
-                var view = queued
                 while view.state == "pending" || view.state == "sending" || (view.state == "failed" && view.attemptCount == 0), Date() < deadline {
                     try await Task.sleep(for: .milliseconds(250))
-                    view = try APIClient.decode(DeliveryCommand.View.self, try await api.get("/api/v1/deliveries/\(view.id)"))
+                    data = try await api.get("/api/v1/deliveries/\(view.id)")
+                    view = try APIClient.decode(DeliveryCommand.View.self, data)
                 }
-                print("Delivery \(view.id): \(view.state)" + (view.lastError.map { " (\($0))" } ?? ""))
+                try emit(data, json: client.json) { "Delivery \(view.id): \(view.state)" + (view.lastError.map { " (\($0))" } ?? "") }
                 if view.state != "delivered" { throw ExitCode(1) }
             }
         }
@@ -214,7 +215,7 @@ struct SubscriberCommand: AsyncParsableCommand {
 
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write every subscriber as CSV to standard output.")
-        @OptionGroup var client: ClientOptions
+        @OptionGroup var client: ServerOptions
 
         func run() async throws {
             try await runClient {
