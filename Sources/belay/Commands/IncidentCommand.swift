@@ -5,7 +5,10 @@ import Foundation
 struct IncidentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "incident", abstract: "Declare and run incidents.",
-        subcommands: [Declare.self, Update.self, List.self, Show.self, Reopen.self])
+        subcommands: [
+            Declare.self, Update.self, List.self, Show.self, Assign.self, Unassign.self, Milestone.self, Note.self, Timeline.self, Edit.self,
+            Resolve.self, Reopen.self,
+        ])
 
     struct View: Decodable {
         struct Impact: Decodable {
@@ -22,6 +25,8 @@ struct IncidentCommand: AsyncParsableCommand {
         var severity: String
         var urgency: String
         var status: String
+        var isPublic: Bool?
+        var roles: [String: String]?
         var components: [Impact]
         var updates: [Update]
         var url: String
@@ -33,8 +38,10 @@ struct IncidentCommand: AsyncParsableCommand {
         var lines = [
             "#\(view.id) \(view.title)",
             "  \(view.severity) (\(view.urgency) urgency), \(view.status)" + (affected.isEmpty ? "" : ", affects \(affected)"),
-            "  \(view.url)",
+            view.isPublic == false ? "  internal (not on the status page)" : "  \(view.url)",
         ]
+        let roles = RoleName.allCases.compactMap { role in view.roles?[role.rawValue].map { "\(role.rawValue) \($0)" } }
+        if !roles.isEmpty { lines.append("  " + roles.joined(separator: ", ")) }
         for update in view.updates.reversed() {
             lines.append("  \(update.displayAt.formatted(.iso8601))  \(update.status): \(update.message)")
         }
@@ -70,12 +77,7 @@ struct IncidentCommand: AsyncParsableCommand {
                     message: message, isPublic: !`internal`)
                 let data = try await client.client().post("/api/v1/incidents", body)
                 let view = try APIClient.decode(View.self, data)
-                if client.json {
-                    print(String(decoding: data, as: UTF8.self))
-                } else {
-                    print("Declared incident:\n" + IncidentCommand.summary(view))
-                }
-                print(view.id)
+                try emit(data, json: client.json) { "Declared incident:\n" + IncidentCommand.summary(view) + "\n" + view.id }
             }
         }
     }
