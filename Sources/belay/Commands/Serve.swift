@@ -7,6 +7,7 @@ import BelayServer
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 
 /// Options every command that opens the data directory shares. Flags win over BELAY_* variables.
 struct DataOptions: ParsableArguments {
@@ -17,21 +18,34 @@ struct DataOptions: ParsableArguments {
     var synchronous: String?
 
     var directory: URL {
-        URL(fileURLWithPath: data ?? Environment.value("BELAY_DATA") ?? "./belay-data")
+        URL(fileURLWithPath: data ?? Environment.value("BELAY_DATA") ?? "./belay-data").standardizedFileURL
     }
 
-    func open() throws -> AppDatabase {
-        try Self.open(directory: directory, synchronous: synchronous ?? Environment.value("BELAY_SYNCHRONOUS") ?? "full")
+    /// Opens the data directory; one that does not exist is refused unless `create`, so a command run from the
+    /// wrong folder fails instead of writing to a fresh database no server reads.
+    func open(create: Bool = false) throws -> AppDatabase {
+        try Self.open(directory: directory, synchronous: synchronous ?? Environment.value("BELAY_SYNCHRONOUS") ?? "full", create: create)
     }
 
-    static func open(directory: URL, synchronous: String) throws -> AppDatabase {
+    static func open(directory: URL, synchronous: String, create: Bool) throws -> AppDatabase {
         guard let mode = AppDatabase.Synchronous(rawValue: synchronous.uppercased()) else {
             throw ValidationError("--synchronous must be full, normal or off (got '\(synchronous.lowercased())')")
+        }
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory)
+        if exists && !isDirectory.boolValue {
+            throw CLIError(description: "\(directory.path) is a file, not a data directory; pass the directory with --data (or BELAY_DATA)")
+        }
+        if !exists && !create {
+            throw CLIError(description: """
+                the data directory \(directory.path) does not exist; pass the one \
+                `belay serve` uses with --data (or BELAY_DATA), or add --create to make a new one
+                """)
         }
         do {
             return try AppDatabase.open(directory: directory, synchronous: mode)
         } catch {
-            throw ValidationError("cannot open the data directory \(directory.path): \(error)")
+            throw CLIError(description: FailureMessage.dataDirectory(error, directory: directory))
         }
     }
 }
@@ -56,6 +70,12 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .long, help: "Name shown on the status page (env BELAY_PAGE_NAME; default 'Belay Status').")
     var pageName: String?
+
+    @Option(name: .long, help: "Logo on the status page: an https address, or a PNG, JPEG or SVG file of at most 512 KB (env BELAY_PAGE_LOGO).")
+    var pageLogo: String?
+
+    @Option(name: .long, help: "Accent colour of the status page, '#RRGGBB' or '#RGB' (env BELAY_PAGE_ACCENT).")
+    var pageAccent: String?
 
     @Option(name: .long, help: "Public address of the status page, used in feeds and JSON links (env BELAY_PUBLIC_URL).")
     var publicURL: String?
@@ -152,7 +172,7 @@ struct Serve: AsyncParsableCommand {
         var flags: [String: String] = [:]
         let strings: [(String, String?)] = [
             ("host", host), ("port", port.map(String.init)), ("data", dataOptions.data), ("synchronous", dataOptions.synchronous),
-            ("page-name", pageName), ("public-url", publicURL), ("log-level", logLevel), ("egress-allow", egressAllow),
+            ("page-name", pageName), ("page-logo", pageLogo), ("page-accent", pageAccent), ("public-url", publicURL), ("log-level", logLevel), ("egress-allow", egressAllow),
             ("egress-deny", egressDeny), ("grouping-window", groupingWindow), ("quiet-period", quietPeriod),
             ("result-retention", resultRetention), ("event-retention", eventRetention), ("monitor-concurrency", monitorConcurrency.map(String.init)),
             ("ingest-queue", ingestQueue.map(String.init)), ("timezone", timezone), ("max-body", maxBody.map(String.init)),
@@ -184,16 +204,18 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "belay")
         FileLimit.raiseToHardLimit(logger: logger)
 
-        let directory = URL(fileURLWithPath: configuration.data.directory)
-        let database = try DataOptions.open(directory: directory, synchronous: configuration.data.synchronous)
+        // `serve` makes its data directory on the first run, so `swift run belay serve` works on a fresh clone.
+        let directory = URL(fileURLWithPath: configuration.data.directory).standardizedFileURL
+        let database = try DataOptions.open(directory: directory, synchronous: configuration.data.synchronous, create: true)
         if demo { try await Self.loadDemo(into: database, replays: demoReplays, logger: logger) }
         logger.info("opened database", metadata: ["path": "\(directory.path)", "synchronous": "\(configuration.data.synchronous)"])
         let setupCode = try await BelayApp.firstRunSetupCode(store: database, now: Date())
         let app = try await BelayApp.build(store: database, configuration: configuration, logger: logger)
-        logger.info("serving", metadata: ["url": "http://\(configuration.http.host):\(configuration.http.port)"])
         let publicURL = configuration.http.publicURL
         let host = configuration.http.host
-        try await app.application(logger: logger) { port in
+        let application = app.application(logger: logger) { port in
+            // Only once the listener is bound: a port in use must not log that Belay serves.
+            logger.info("serving", metadata: ["url": "http://\(host):\(port)"])
             guard let setupCode else { return }
             let base = publicURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? "http://\(host):\(port)"
             // Written unbuffered so it reaches a redirected stdout at once.
@@ -209,8 +231,23 @@ struct Serve: AsyncParsableCommand {
                 ==============================================================
 
                 """.utf8))
-        }.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        }
+        do {
+            try await application.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        } catch let error as IOError {
+            throw CLIError(description: Self.listenFailure(error, host: host, port: configuration.http.port))
+        }
         logger.info("stopped")
+    }
+
+    /// One sentence for a listener that could not be bound, instead of NIO's `bind(descriptor:ptr:bytes:)` text.
+    static func listenFailure(_ error: IOError, host: String, port: Int) -> String {
+        switch error.errnoCode {
+        case EADDRINUSE: "port \(port) is already in use on \(host); stop what listens there or choose another with --port (or BELAY_PORT)"
+        case EACCES: "no permission to listen on port \(port); ports below 1024 need privileges, choose another with --port (or BELAY_PORT)"
+        case EADDRNOTAVAIL: "\(host) is not an address of this machine; choose another with --host (or BELAY_HOST)"
+        default: "cannot listen on \(host):\(port): " + FailureMessage.reason(errno: error.errnoCode)
+        }
     }
 
     /// The seed replays, from the binary itself or from `folder`, in name order.
@@ -266,7 +303,11 @@ struct Admin: AsyncParsableCommand {
 
     struct CreateToken: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "create-token", abstract: "Create an API token; prints it alone on the last line.")
+            commandName: "create-token", abstract: "Create an API token; prints it alone on the last line.",
+            discussion: """
+                The token works with the server that uses the same data directory: run this where `belay serve` runs, or pass its --data. \
+                A data directory that does not exist is refused unless --create is given.
+                """)
 
         @Option(name: .long, help: "admin, responder or viewer.")
         var role: AccessRole
@@ -274,13 +315,36 @@ struct Admin: AsyncParsableCommand {
         @Option(name: .long, help: "A name to recognise the token by.")
         var name: String?
 
+        @Flag(name: .long, help: "Make the data directory if it does not exist yet (a new, empty Belay).")
+        var create = false
+
+        @Flag(name: .long, help: "Print one JSON document: id, name, role, createdAt and token.")
+        var json = false
+
         @OptionGroup var dataOptions: DataOptions
 
+        /// The shape of `POST /api/v1/tokens`'s answer.
+        struct Output: Encodable {
+            var id: String
+            var name: String
+            var role: AccessRole
+            var createdAt: Date
+            var token: String
+        }
+
         func run() async throws {
-            let database = try dataOptions.open()
+            let database = try dataOptions.open(create: create)
             let name = name ?? "\(role.rawValue)-\(Int(Date().timeIntervalSince1970))"
             let (token, secret) = try await TokenSecrets.issue(name: name, role: role, store: database, now: Date())
-            print("Created \(token.role.rawValue) token '\(token.name)' (id \(token.id)). It is shown only once:")
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                encoder.dateEncodingStrategy = .iso8601
+                let output = Output(id: String(token.id), name: token.name, role: token.role, createdAt: token.createdAt, token: secret)
+                print(String(decoding: try encoder.encode(output), as: UTF8.self))
+                return
+            }
+            print("Created \(token.role.rawValue) token '\(token.name)' (id \(token.id)) in \(dataOptions.directory.path). It is shown only once:")
             print(secret)
         }
     }
