@@ -80,22 +80,22 @@ extension AppDatabase: DetectStore {
             stored.reserveCapacity(checks.count)
             let update = try db.makeStatement(sql: """
                 UPDATE monitor SET status = ?, since = ?, lastCheckedAt = ?, lastOutcome = ?, lastMessage = ?, lastLatencyMs = ?,
-                consecutiveFailures = ?, consecutiveSuccesses = ?, failingSince = ? WHERE id = ?
+                consecutiveFailures = ?, consecutiveSuccesses = ?, failingSince = ?, configurationProblem = ? WHERE id = ?
                 """)
             let insert = try db.makeStatement(sql: "INSERT INTO check_result (monitorId, checkedAt, outcome, latencyMs, message) VALUES (?, ?, ?, ?, ?)")
             var transitions: [(id: Int64, from: MonitorStatus?, to: MonitorStatus)] = []
             var groups: [EventGroup] = []
             for check in checks {
                 let s = check.state
-                let id = check.result.monitorID
+                let id = check.monitorID
                 let previous = check.transition == nil ? nil : try String.fetchOne(db, sql: "SELECT status FROM monitor WHERE id = ?", arguments: [id])
                 try update.execute(arguments: [
                     s.status.rawValue, s.since.timeIntervalSince1970, s.lastCheckedAt?.timeIntervalSince1970, s.lastOutcome?.rawValue,
-                    s.lastMessage, s.lastLatencyMs, s.consecutiveFailures, s.consecutiveSuccesses, s.failingSince?.timeIntervalSince1970, id,
+                    s.lastMessage, s.lastLatencyMs, s.consecutiveFailures, s.consecutiveSuccesses, s.failingSince?.timeIntervalSince1970,
+                    s.configurationProblem, id,
                 ])
                 // A monitor deleted while its check ran leaves nothing behind.
-                guard db.changesCount > 0 else { continue }
-                let r = check.result
+                guard db.changesCount > 0, let r = check.result else { continue }
                 try insert.execute(arguments: [id, r.checkedAt.timeIntervalSince1970, r.outcome.rawValue, r.latencyMs, r.message])
                 stored.append(r)
                 if let transition = check.transition {
@@ -276,7 +276,8 @@ extension AppDatabase: DetectStore {
             source = given
         }
         var ingestion = SignalIngestion(
-            source: source, openIncidents: try openIncidents(db), knownComponents: try knownComponents(db), policy: policy, now: now)
+            source: source, openIncidents: try openIncidents(db), knownComponents: try knownComponents(db),
+            publicComponents: try publicAutomaticComponents(db), policy: policy, now: now)
         var receipts: [SignalReceipt] = []
         receipts.reserveCapacity(batch.events.count)
         let decided = batch.matchedRules(for: source.routing)

@@ -179,6 +179,11 @@ extension AppDatabase: BelayStore {
         Set(try String.fetchAll(db, sql: "SELECT slug FROM component"))
     }
 
+    /// Public components whose automatic incidents are public.
+    static func publicAutomaticComponents(_ db: Database) throws -> Set<String> {
+        Set(try String.fetchAll(db, sql: "SELECT slug FROM component WHERE isPublic AND automaticIncidentsPublic"))
+    }
+
     public func declareIncident(_ draft: IncidentDraft, author: String, now: Date) async throws -> (Incident, [TimelineEntry]) {
         try await write { db in
             let before = try Self.openIncidents(db)

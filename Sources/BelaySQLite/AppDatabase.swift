@@ -375,6 +375,11 @@ public struct AppDatabase: Sendable {
             try db.execute(sql: "CREATE TABLE event_pruned (id INTEGER PRIMARY KEY CHECK (id = 1), through INTEGER NOT NULL)")
         }
         migrator.registerMigration("v8-outbox") { db in try Self.createOutbox(db) }
+        migrator.registerMigration("v9-new-user") { db in
+            try db.alter(table: "component") { t in t.add(column: "automaticIncidentsPublic", .boolean).notNull().defaults(to: false) }
+            // A check the egress policy refused: a configuration problem to show, not an outage.
+            try db.alter(table: "monitor") { t in t.add(column: "configurationProblem", .text) }
+        }
         return migrator
     }
 

@@ -26,6 +26,7 @@ struct MonitorRecord: IdentifiedRecord {
     var consecutiveSuccesses: Int
     var lastPingAt: Date?
     var failingSince: Date?
+    var configurationProblem: String?
     var createdAt: Date
     var updatedAt: Date
 
@@ -52,6 +53,7 @@ struct MonitorRecord: IdentifiedRecord {
         consecutiveSuccesses = value.state.consecutiveSuccesses
         lastPingAt = value.state.lastPingAt
         failingSince = value.state.failingSince
+        configurationProblem = value.state.configurationProblem
         createdAt = value.createdAt
         updatedAt = value.updatedAt
     }
@@ -62,6 +64,7 @@ struct MonitorRecord: IdentifiedRecord {
             lastOutcome: try lastOutcome.map { try decode(CheckOutcome.self, $0) }, lastMessage: lastMessage, lastLatencyMs: lastLatencyMs,
             consecutiveFailures: consecutiveFailures, consecutiveSuccesses: consecutiveSuccesses, lastPingAt: lastPingAt)
         state.failingSince = failingSince
+        state.configurationProblem = configurationProblem
         return Monitor(
             id: id ?? 0, name: name, kind: try decode(MonitorKind.self, kind), settings: settings, intervalSeconds: intervalSeconds,
             timeoutSeconds: timeoutSeconds, failureThreshold: failureThreshold, successThreshold: successThreshold, component: componentSlug,

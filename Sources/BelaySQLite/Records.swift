@@ -47,6 +47,7 @@ struct ComponentRecord: BelayRecord {
     var description: String
     var groupName: String?
     var isPublic: Bool
+    var automaticIncidentsPublic: Bool
     var position: Int
     var createdAt: Date
     var updatedAt: Date
@@ -57,6 +58,7 @@ struct ComponentRecord: BelayRecord {
         description = value.description
         groupName = value.group
         isPublic = value.isPublic
+        automaticIncidentsPublic = value.automaticIncidentsPublic
         position = value.position
         createdAt = value.createdAt
         updatedAt = value.updatedAt
@@ -64,7 +66,8 @@ struct ComponentRecord: BelayRecord {
 
     func domain(dependsOn: [String]) -> Component {
         Component(
-            slug: slug, name: name, description: description, group: groupName, isPublic: isPublic, position: position,
+            slug: slug, name: name, description: description, group: groupName, isPublic: isPublic,
+            automaticIncidentsPublic: automaticIncidentsPublic, position: position,
             dependsOn: dependsOn, createdAt: createdAt, updatedAt: updatedAt)
     }
 }

@@ -66,7 +66,9 @@ public struct BelayApp {
         IngestController(
             queue: ingest, store: store, bodyLimit: configuration.http.maxAlertBodyBytes, maxAlerts: configuration.detect.maxAlertsPerDelivery
         ).addRoutes(to: router)
-        let monitors = MonitorsController(store: store, clock: clock, scheduler: scheduler, baseURL: configuration.baseURL, certificateFiles: certificateFiles)
+        let targetCheck = MonitorTargetCheck(egress: egress)
+        let monitors = MonitorsController(
+            store: store, clock: clock, scheduler: scheduler, baseURL: configuration.baseURL, certificateFiles: certificateFiles, targetCheck: targetCheck)
         monitors.addHeartbeatRoutes(to: router)
 
         let api = router.group("api/v1").add(middleware: TokenAuthenticator(store: store))
@@ -97,7 +99,7 @@ public struct BelayApp {
         AppController(store: store, clock: clock, configuration: configuration, renderer: renderer, linkOrigin: linkOrigin).addRoutes(to: web)
         WarRoomController(store: store, clock: clock, renderer: renderer, configuration: configuration, timeZone: configuration.team.timeZone).addRoutes(to: web)
         MapWebController(store: store, clock: clock, renderer: renderer).addRoutes(to: web)
-        DetectWebController(store: store, clock: clock, configuration: configuration, renderer: renderer, scheduler: scheduler).addRoutes(to: web)
+        DetectWebController(store: store, clock: clock, configuration: configuration, renderer: renderer, scheduler: scheduler, targetCheck: targetCheck).addRoutes(to: web)
         NotificationsWebController(store: store, clock: clock, dispatcher: dispatcher, configuration: configuration, renderer: renderer).addRoutes(to: web)
 
         return BelayApp(

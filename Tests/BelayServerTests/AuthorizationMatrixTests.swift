@@ -94,7 +94,7 @@ import Testing
         "POST /app/incidents/{id}/roles": .role(.responder), "POST /app/incidents/{id}/milestones": .role(.responder),
         "POST /app/incidents/{id}/hold": .role(.responder), "POST /app/incidents/{id}/status": .role(.responder),
         "POST /app/incidents/{id}/severity": .role(.responder),
-        "POST /app/incidents/{id}/reopen": .role(.responder), "GET /app/map": .role(.viewer), "GET /app/changes": .role(.viewer),
+        "POST /app/incidents/{id}/reopen": .role(.responder), "POST /app/incidents/{id}/visibility": .role(.responder), "GET /app/map": .role(.viewer), "GET /app/changes": .role(.viewer),
         "GET /app/monitors": .role(.viewer), "POST /app/monitors": .role(.responder), "GET /app/monitors/{id}": .role(.viewer),
         "POST /app/monitors/{id}/{action}": .role(.responder), "GET /app/integrations": .role(.admin), "POST /app/integrations": .role(.admin),
         "POST /app/integrations/{id}/{action}": .role(.admin), "GET /app/notifications": .role(.admin),

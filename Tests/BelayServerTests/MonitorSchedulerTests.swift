@@ -73,4 +73,71 @@ final class SwitchChecker: Checker {
             group.cancelAll()
         }
     }
+
+    /// Runs `body` with a scheduler over `checker` on a fresh database; `waitFor` polls with a generous bound.
+    static func withScheduler(
+        _ checker: any Checker, _ body: (AppDatabase, MonitorScheduler, (String, () async throws -> Bool) async throws -> Void) async throws -> Void
+    ) async throws {
+        let (database, directory) = try Fixtures.fileDatabase()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let scheduler = MonitorScheduler(store: database, checkers: checker, clock: SystemClock(), settings: .init(), logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await scheduler.run() }
+            func waitFor(_ what: String, _ condition: () async throws -> Bool) async throws {
+                let began = ContinuousClock.now
+                while try await !condition() {
+                    if ContinuousClock.now - began > .seconds(30) { Issue.record("\(what) did not happen within 30 s"); return }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
+            try await body(database, scheduler, waitFor)
+            group.cancelAll()
+        }
+    }
+
+    /// The egress policy refusing a target is Belay's configuration, not the target's outage.
+    struct RefusingChecker: Checker {
+        func check(_ monitor: Monitor, now: Date) async -> CheckReport {
+            CheckReport(outcome: .down, message: "127.0.0.1 is refused by the egress policy (loopback)", isConfigurationProblem: true)
+        }
+    }
+
+    @Test func aCheckTheEgressPolicyRefusesShowsOnTheMonitorAndOpensNoIncident() async throws {
+        try await Self.withScheduler(RefusingChecker()) { database, _, waitFor in
+            let start = Date()
+            _ = try await database.createComponent(Fixtures.component("api", at: start))
+            let monitor = try await database.createMonitor(
+                Monitor(
+                    name: "api health", kind: .http, settings: MonitorSettings(url: "http://127.0.0.1/health"), intervalSeconds: 1, timeoutSeconds: 1,
+                    failureThreshold: 1, component: "api", createdAt: start, updatedAt: start))
+            try await waitFor("configuration problem shown") { try await database.monitor(id: monitor.id)?.state.configurationProblem != nil }
+            // Several more checks run and are refused; none of them is an outage.
+            try await Task.sleep(for: .seconds(3))
+            let stored = try #require(try await database.monitor(id: monitor.id))
+            #expect(stored.state.status == .pending)
+            #expect(stored.state.configurationProblem == "127.0.0.1 is refused by the egress policy (loopback)")
+            #expect(try await database.incidents(IncidentQuery()).isEmpty)
+            #expect(try await database.results(monitorID: monitor.id, limit: 10).isEmpty)
+        }
+    }
+
+    @Test func aHeartbeatPingMovesANewMonitorOutOfPendingAtOnce() async throws {
+        try await Self.withScheduler(HeartbeatChecker()) { database, scheduler, waitFor in
+            let start = Date()
+            // A daily job: its first scheduled check could be up to a day away.
+            let monitor = try await database.createMonitor(
+                Monitor(
+                    name: "nightly backup", kind: .heartbeat, settings: MonitorSettings(graceSeconds: 600), intervalSeconds: 86_400,
+                    heartbeatTokenHash: "hash-of-secret", createdAt: start, updatedAt: start))
+            scheduler.monitorsChanged()
+            try await waitFor("monitor loaded") { scheduler.stats().monitors == 1 }
+            #expect(try await database.monitor(id: monitor.id)?.state.status == .pending)
+            let pinged = try await database.recordHeartbeat(tokenHash: "hash-of-secret", at: Date())
+            scheduler.heartbeat(monitorID: pinged.id, at: Date())
+            try await waitFor("monitor up after the ping") { try await database.monitor(id: monitor.id)?.state.status == .up }
+        }
+    }
+
 }

@@ -62,15 +62,26 @@ public struct IngestBatch: Sendable {
 
 /// One monitor's check as the scheduler hands it to the store: the result and the monitor's new state.
 public struct MonitorCheck: Sendable {
-    public var result: CheckResult
+    public var monitorID: Int64
+    /// Nil when the check could not run (a configuration problem), so no result counts against uptime.
+    public var result: CheckResult?
     public var state: MonitorState
     /// Set when the state changed, so the store turns it into a signal in the same transaction.
     public var transition: MonitorStatus?
 
     public init(result: CheckResult, state: MonitorState, transition: MonitorStatus?) {
+        self.monitorID = result.monitorID
         self.result = result
         self.state = state
         self.transition = transition
+    }
+
+    /// A check that could not run: only the monitor's state is saved.
+    public init(monitorID: Int64, state: MonitorState) {
+        self.monitorID = monitorID
+        self.result = nil
+        self.state = state
+        self.transition = nil
     }
 }
 

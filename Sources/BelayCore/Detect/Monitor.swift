@@ -224,6 +224,9 @@ public struct MonitorState: Codable, Sendable, Equatable {
     public var lastPingAt: Date?
     /// The first failed check of the current run of failures.
     public var failingSince: Date?
+    /// Why the last check could not run at all (the egress policy refused its target): a configuration
+    /// problem for the monitor's owner, which neither counts as down nor opens an incident.
+    public var configurationProblem: String?
 
     public init(
         status: MonitorStatus = .pending, since: Date, lastCheckedAt: Date? = nil, lastOutcome: CheckOutcome? = nil, lastMessage: String? = nil,
@@ -304,6 +307,7 @@ public struct Monitor: Codable, Sendable, Equatable {
 
     /// Applies one check's outcome with the thresholds; returns the new status when it changed.
     public mutating func record(_ outcome: CheckOutcome, message: String, latencyMs: Double?, at now: Date) -> MonitorStatus? {
+        state.configurationProblem = nil
         state.lastCheckedAt = now
         state.lastOutcome = outcome
         state.lastMessage = message
@@ -328,6 +332,14 @@ public struct Monitor: Codable, Sendable, Equatable {
         state.status = target
         state.since = now
         return target
+    }
+
+    /// Records a check that could not run because of how Belay is configured. The status and the runs of
+    /// failures and successes stay as they were, so fixing the configuration resumes where the monitor was.
+    public mutating func recordConfigurationProblem(_ reason: String, at now: Date) {
+        state.lastCheckedAt = now
+        state.lastMessage = reason
+        state.configurationProblem = reason
     }
 
     /// For heartbeat monitors: down once the last ping (or creation) is older than interval + grace.

@@ -24,6 +24,8 @@ public struct SignalIngestion: Sendable {
     public let source: SignalSource
     public let policy: SignalPolicy
     public let knownComponents: Set<String>
+    /// Components whose automatic incidents are public.
+    public let publicComponents: Set<String>
     public let now: Date
     /// Open incidents by id, as changed so far by this delivery.
     public private(set) var open: [Int64: Incident]
@@ -39,8 +41,11 @@ public struct SignalIngestion: Sendable {
     private var fedBySource: [Int64: Bool] = [:]
     private let before: [Incident]
 
-    public init(source: SignalSource, openIncidents: [Incident], knownComponents: Set<String>, policy: SignalPolicy, now: Date) {
+    public init(
+        source: SignalSource, openIncidents: [Incident], knownComponents: Set<String>, publicComponents: Set<String> = [], policy: SignalPolicy, now: Date
+    ) {
         self.source = source
+        self.publicComponents = publicComponents
         self.policy = policy
         self.knownComponents = knownComponents
         self.now = now
@@ -80,7 +85,7 @@ public struct SignalIngestion: Sendable {
                 linked.incidentID = target.id
                 return .join(linked, incidentID: target.id)
             }
-            return .openIncident(signal, Incident.open(from: signal, source: source, now: now).0)
+            return .openIncident(signal, Incident.open(from: signal, source: source, publicComponents: publicComponents, now: now).0)
         case .acknowledge:
             guard var signal = existing else { return .ignore(dedupKey: event.dedupKey) }
             guard signal.status == .firing else { return .duplicate(signal, counted: false) }
@@ -114,7 +119,7 @@ public struct SignalIngestion: Sendable {
         case .openIncident(_, var incident):
             guard let signal, let id = openedIncidentID else { throw DomainError.invalid(field: "signal", message: "an opened incident was not stored") }
             incident.id = id
-            let (_, opening) = Incident.open(from: signal, source: source, now: now)
+            let (_, opening) = Incident.open(from: signal, source: source, publicComponents: publicComponents, now: now)
             open[id] = incident
             touch(id)
             entries[id, default: []] += opening

@@ -50,12 +50,14 @@ public enum SignalLifecycle {
 extension Incident {
     /// Opens an incident for a new alert. Nobody has acknowledged it yet; detection is the alert's arrival
     /// and impact began when the sender says the problem started (never later than detection).
-    public static func open(from signal: Signal, source: SignalSource, now: Date) -> (Incident, [TimelineEntry]) {
+    /// `publicComponents` are the components whose automatic incidents are public (`automaticIncidentsPublic`):
+    /// the incident is public when its source says so or when it names one of them.
+    public static func open(from signal: Signal, source: SignalSource, publicComponents: Set<String> = [], now: Date) -> (Incident, [TimelineEntry]) {
         let impact = SignalLifecycle.impact(for: signal.severity)
         let title = signal.summary.count > IncidentLifecycle.maxTitle ? String(signal.summary.prefix(IncidentLifecycle.maxTitle - 1)) + "…" : signal.summary
         let detected = signal.firstReceivedAt
         let incident = Incident(
-            title: title.isEmpty ? "Alert from \(source.name)" : title, severity: signal.severity, status: .investigating, isPublic: source.publicIncidents,
+            title: title.isEmpty ? "Alert from \(source.name)" : title, severity: signal.severity, status: .investigating, isPublic: source.publicIncidents || signal.components.contains(where: publicComponents.contains),
             impacts: signal.components.map { ComponentImpact(slug: $0, impact: impact) },
             milestones: Milestones(impactStartedAt: min(signal.startsAt, detected), detectedAt: detected),
             createdAt: now, updatedAt: now, autoResolve: true)
@@ -77,6 +79,15 @@ extension Incident {
             let impact = SignalLifecycle.impact(for: signal.severity)
             let added = impacts + missing.map { ComponentImpact(slug: $0, impact: impact) }
             entries += try setImpacts(added, knownComponents: Set(added.map(\.slug)), author: source.author, now: now)
+        }
+        // A more severe alert raises the incident to its severity; never lowers it (people may have raised it).
+        if signal.severity < severity {
+            let from = severity
+            severity = signal.severity
+            entries.append(
+                TimelineEntry(
+                    fact: .severityChanged(from: from, to: signal.severity), author: source.author, occurredAt: now, recordedAt: now,
+                    text: "Severity raised from \(from.rawValue) to \(signal.severity.rawValue): a \(signal.severity.rawValue) alert from \(source.kind.rawValue) \(source.name) joined"))
         }
         signalsClearedAt = nil
         if status == .monitoring {

@@ -192,10 +192,28 @@ extension Incident {
         updatedAt = now
         var text = "Reopened as \(target.rawValue) (had been resolved at \(previous))"
         if let reason { text += ": \(reason)" }
-        return [
+        var entries = [
             TimelineEntry(
                 fact: .reopened(to: target, previousResolvedAt: previousAt), author: author, occurredAt: now, recordedAt: now, text: text)
         ]
+        // The public page's newest update must not still say "Resolved": a public incident says why it is open again.
+        // An internal one posts nothing, so words written while it was internal never reach the public later.
+        if isPublic {
+            let body = reason ?? Self.reopenedBody(target)
+            let affected = impacts.map { AffectedComponent(slug: $0.slug, oldStatus: .operational, newStatus: $0.impact.componentStatus) }
+            updates.append(StatusUpdate(status: target, body: body, author: author, createdAt: now, displayAt: now, affectedComponents: affected))
+            entries.append(TimelineEntry(fact: .updatePosted(status: target), author: author, occurredAt: now, recordedAt: now, text: body))
+        }
+        return entries
+    }
+
+    /// The public words of a reopening that gave no reason.
+    static func reopenedBody(_ status: IncidentStatus) -> String {
+        switch status {
+        case .identified: "This incident has been reopened: the issue has returned and we know its cause."
+        case .monitoring: "This incident has been reopened and we are monitoring it again."
+        default: "This incident has been reopened: the issue has returned and we are investigating."
+        }
     }
 
     public mutating func setSeverity(_ severity: Severity, author: String, now: Date) throws -> [TimelineEntry] {
@@ -269,6 +287,21 @@ extension Incident {
                 fact: .visibilityChanged(isPublic: isPublic), author: author, occurredAt: now, recordedAt: now,
                 text: isPublic ? "Made public" : "Made internal")
         ]
+    }
+
+    /// Makes an internal incident public with its first public words, so the status page never shows an
+    /// open incident nobody has described. A resolved incident needs no message (it shows as resolved).
+    public mutating func publish(message: String?, knownComponents: Set<String>, author: String, now: Date) throws -> [TimelineEntry] {
+        guard !isPublic else { return [] }
+        let words = message?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        if isOpen && words.isEmpty {
+            throw DomainError.invalid(field: "message", message: "say what the public will read when the incident appears on the status page")
+        }
+        var entries = setVisibility(isPublic: true, author: author, now: now)
+        if !words.isEmpty, isOpen {
+            entries += try postUpdate(status: nil, message: words, knownComponents: knownComponents, author: author, now: now)
+        }
+        return entries
     }
 
     public mutating func retitle(_ title: String, author: String, now: Date) throws -> [TimelineEntry] {

@@ -57,6 +57,10 @@ public struct Component: Codable, Sendable, Equatable {
     public var description: String
     public var group: String?
     public var isPublic: Bool
+    /// Whether incidents that monitors and alerts open on this component are public at once. Off by default:
+    /// an automatic incident may be a false alarm, so a person decides what the public reads unless the team
+    /// opts in per component (a public component only; an internal one never shows).
+    public var automaticIncidentsPublic: Bool
     public var position: Int
     /// Slugs of the components this one needs in order to work.
     public var dependsOn: [String]
@@ -65,13 +69,14 @@ public struct Component: Codable, Sendable, Equatable {
 
     public init(
         slug: String, name: String, description: String = "", group: String? = nil, isPublic: Bool = true,
-        position: Int = 0, dependsOn: [String] = [], createdAt: Date, updatedAt: Date
+        automaticIncidentsPublic: Bool = false, position: Int = 0, dependsOn: [String] = [], createdAt: Date, updatedAt: Date
     ) {
         self.slug = slug
         self.name = name
         self.description = description
         self.group = group
         self.isPublic = isPublic
+        self.automaticIncidentsPublic = automaticIncidentsPublic
         self.position = position
         self.dependsOn = dependsOn
         self.createdAt = createdAt

@@ -13,6 +13,7 @@ extension CheckReport {
     static func down(_ error: any Error, timeoutSeconds: Int, latencyMs: Double? = nil) -> CheckReport {
         let failure = ConnectionFailure.from(error)
         let message = failure == .timedOut ? "timed out after \(max(1, timeoutSeconds)) s" : failure.description
+        if case .refused = failure { return CheckReport(outcome: .down, latencyMs: latencyMs, message: message, isConfigurationProblem: true) }
         return CheckReport(outcome: .down, latencyMs: latencyMs, message: message)
     }
 }

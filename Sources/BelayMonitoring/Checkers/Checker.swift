@@ -8,11 +8,15 @@ public struct CheckReport: Sendable, Equatable {
     public var latencyMs: Double?
     /// One line for people: "200 OK in 12 ms", "connection refused", "certificate expires in 2 days".
     public var message: String
+    /// The check could not run because of Belay's own configuration (the egress policy refused the target):
+    /// the monitor shows the problem instead of going down.
+    public var isConfigurationProblem: Bool
 
-    public init(outcome: CheckOutcome, latencyMs: Double? = nil, message: String) {
+    public init(outcome: CheckOutcome, latencyMs: Double? = nil, message: String, isConfigurationProblem: Bool = false) {
         self.outcome = outcome
         self.latencyMs = latencyMs
         self.message = message
+        self.isConfigurationProblem = isConfigurationProblem
     }
 }
 

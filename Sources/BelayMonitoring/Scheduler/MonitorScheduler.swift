@@ -89,7 +89,9 @@ public final class MonitorScheduler: Service, Sendable {
         state.withLock { state in
             guard var entry = state.entries[monitorID] else { return }
             entry.monitor.state.lastPingAt = date
-            if entry.monitor.state.status == .down && !entry.running {
+            // A ping settles a monitor that is not up (a new one is pending) at once rather than at its next
+            // check, which for a daily job is a day away.
+            if entry.monitor.state.status != .up && !entry.running {
                 entry.due = monotonic.now
                 state.heap.insert(HeapItem(due: entry.due, id: monitorID, generation: entry.generation))
             }
@@ -167,12 +169,21 @@ public final class MonitorScheduler: Service, Sendable {
             guard var entry = state.entries[monitor.id] else { return }
             entry.running = false
             // A configuration change while the check ran keeps the new settings but still records the result.
-            let transition = entry.monitor.record(report.outcome, message: report.message, latencyMs: report.latencyMs, at: startedAt)
-            state.pending.append(
-                MonitorCheck(
-                    result: CheckResult(monitorID: monitor.id, checkedAt: startedAt, outcome: report.outcome, latencyMs: report.latencyMs, message: report.message),
-                    state: entry.monitor.state, transition: transition))
-            if transition != nil { state.urgent = true }
+            if report.isConfigurationProblem {
+                // Not an outage: no result against uptime, no transition, so no incident; the monitor shows why.
+                let known = entry.monitor.state.configurationProblem != nil
+                entry.monitor.recordConfigurationProblem(report.message, at: startedAt)
+                state.pending.append(MonitorCheck(monitorID: monitor.id, state: entry.monitor.state))
+                if !known { state.urgent = true }
+            } else {
+                let transition = entry.monitor.record(report.outcome, message: report.message, latencyMs: report.latencyMs, at: startedAt)
+                state.pending.append(
+                    MonitorCheck(
+                        result: CheckResult(
+                            monitorID: monitor.id, checkedAt: startedAt, outcome: report.outcome, latencyMs: report.latencyMs, message: report.message),
+                        state: entry.monitor.state, transition: transition))
+                if transition != nil { state.urgent = true }
+            }
             // Fixed rate: the next run is one interval after this one was due; a monitor that fell a whole
             // interval behind starts again from now rather than running back to back.
             var next = entry.due + .seconds(entry.monitor.intervalSeconds)

@@ -35,7 +35,7 @@ struct ComponentsController {
         let component = try await store.createComponent(
             Component(
                 slug: input.slug, name: input.name, description: input.description ?? "", group: Self.normalizedGroup(input.group), isPublic: input.isPublic ?? true,
-                position: input.position ?? 0, dependsOn: input.dependsOn ?? [], createdAt: now, updatedAt: now))
+                automaticIncidentsPublic: input.automaticIncidentsPublic ?? false, position: input.position ?? 0, dependsOn: input.dependsOn ?? [], createdAt: now, updatedAt: now))
         return EditedResponse(status: .created, response: ComponentDTO(component, status: .operational))
     }
 
@@ -49,6 +49,7 @@ struct ComponentsController {
             if let description = patch.description { component.description = description }
             if let group = patch.group { component.group = Self.normalizedGroup(group) }
             if let isPublic = patch.isPublic { component.isPublic = isPublic }
+            if let value = patch.automaticIncidentsPublic { component.automaticIncidentsPublic = value }
             if let position = patch.position { component.position = position }
             if let dependsOn = patch.dependsOn { component.dependsOn = dependsOn }
             component.updatedAt = now

@@ -10,6 +10,7 @@ struct MonitorsController {
     let scheduler: MonitorScheduler
     let baseURL: String
     let certificateFiles: CertificateFileAccess
+    let targetCheck: MonitorTargetCheck
 
     static let maxPage = 500
 
@@ -92,6 +93,7 @@ struct MonitorsController {
             successThreshold: input.successThreshold ?? 1, component: input.component, severity: input.severity ?? .sev2, isPaused: paused,
             heartbeatTokenHash: secret.map(TokenSecrets.hash), createdAt: now, updatedAt: now)
         try certificateFiles.check(new, role: token.role)
+        try await targetCheck.check(new)
         let monitor = try await store.createMonitor(new)
         scheduler.monitorsChanged()
         return EditedResponse(status: .created, response: MonitorDTO(monitor, baseURL: baseURL, heartbeatSecret: secret))
@@ -103,6 +105,10 @@ struct MonitorsController {
         let id = try context.resourceID("monitor")
         let patch = try await request.decode(as: MonitorPatch.self, context: context)
         let now = clock.now
+        if let settings = patch.settings, var candidate = try await store.monitor(id: id) {
+            candidate.settings = settings
+            try await targetCheck.check(candidate)
+        }
         let monitor = try await store.updateMonitor(id: id) { monitor in
             if let name = patch.name { monitor.name = name }
             if let settings = patch.settings { monitor.settings = settings }

@@ -10,6 +10,7 @@ struct ComponentDTO: ResponseEncodable {
     var description: String
     var group: String?
     var isPublic: Bool
+    var automaticIncidentsPublic: Bool
     var position: Int
     var dependsOn: [String]
     var status: ComponentStatus
@@ -22,6 +23,7 @@ struct ComponentDTO: ResponseEncodable {
         description = component.description
         group = component.group
         isPublic = component.isPublic
+        automaticIncidentsPublic = component.automaticIncidentsPublic
         position = component.position
         dependsOn = component.dependsOn
         self.status = status
@@ -36,6 +38,7 @@ struct ComponentInput: Decodable {
     var description: String?
     var group: String?
     var isPublic: Bool?
+    var automaticIncidentsPublic: Bool?
     var position: Int?
     var dependsOn: [String]?
 }
@@ -45,6 +48,7 @@ struct ComponentPatch: Decodable {
     var description: String?
     var group: String?
     var isPublic: Bool?
+    var automaticIncidentsPublic: Bool?
     var position: Int?
     var dependsOn: [String]?
 }

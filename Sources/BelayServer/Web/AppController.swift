@@ -86,7 +86,8 @@ struct AppController {
             _ = try await store.createComponent(
                 Component(
                     slug: form["slug"] ?? "", name: form["name"] ?? "", description: form["description"] ?? "", group: form.text("group"),
-                    isPublic: form["internal"] == nil, dependsOn: form.all("dependsOn"), createdAt: now, updatedAt: now))
+                    isPublic: form["internal"] == nil, automaticIncidentsPublic: form["automaticPublic"] != nil, dependsOn: form.all("dependsOn"),
+                    createdAt: now, updatedAt: now))
         } catch let error as DomainError {
             throw Self.failure("/app/components", error)
         }
@@ -114,6 +115,7 @@ struct AppController {
                 component.description = form["description"] ?? ""
                 component.group = form.text("group")
                 component.isPublic = form["internal"] == nil
+                component.automaticIncidentsPublic = form["automaticPublic"] != nil
                 component.position = position
                 component.dependsOn = form.all("dependsOn")
                 component.updatedAt = now

@@ -11,6 +11,7 @@ struct DetectWebController {
     let configuration: ServerConfiguration
     let renderer: WebRenderer
     let scheduler: MonitorScheduler
+    let targetCheck: MonitorTargetCheck
 
     static let pageSize = 50
 
@@ -82,6 +83,7 @@ struct DetectWebController {
                 component: component, severity: Severity(rawValue: form["severity"] ?? "") ?? .sev2,
                 heartbeatTokenHash: secret.map(TokenSecrets.hash), createdAt: now, updatedAt: now)
             try CertificateFileAccess(directory: configuration.detect.certificateDirectory).check(new, role: user.role)
+            try await targetCheck.check(new)
             let monitor = try await store.createMonitor(new)
             scheduler.monitorsChanged()
             // The heartbeat URL is shown in this answer only (Belay keeps its hash), so no redirect.
@@ -108,8 +110,10 @@ struct DetectWebController {
         let days = try await store.rollups(monitorIDs: [id], granularity: .day, since: now.addingTimeInterval(-89 * 86400))
         let hours = try await store.rollups(monitorIDs: [id], granularity: .hour, since: now.addingTimeInterval(-23 * 3600))
         let results = try await store.results(monitorID: id, limit: 20)
+        var component: Component?
+        if let slug = monitor.component { component = try await store.component(slug: slug) }
         let page = MonitorPage(
-            chrome: AppChrome(context, request, title: monitor.name), monitor: monitor, days: days, hours: hours, results: results,
+            chrome: AppChrome(context, request, title: monitor.name), monitor: monitor, component: component, days: days, hours: hours, results: results,
             heartbeatURL: heartbeatSecret.map { "\(configuration.baseURL)/api/v1/heartbeats/\($0)" }, now: now)
         return try renderer.page(page, status: status)
     }

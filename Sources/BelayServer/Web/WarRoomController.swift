@@ -30,6 +30,7 @@ struct WarRoomController {
         app.post("incidents/:id/notes", use: addNote)
         app.post("incidents/:id/reopen", use: reopen)
         app.post("incidents/:id/hold", use: hold)
+        app.post("incidents/:id/visibility", use: changeVisibility)
     }
 
     // MARK: Declare
@@ -198,6 +199,21 @@ struct WarRoomController {
                 throw DomainError.invalid(field: "status", message: "unknown status")
             }
             return try incident.changeStatus(to: status, author: author, now: now)
+        }
+    }
+
+    /// Making an incident public posts its first public words with it, so the status page never shows an
+    /// incident nobody has described; making it internal takes it off the page.
+    @Sendable func changeVisibility(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await act(request, context) { incident, known, form, author, now in
+            switch form["public"] {
+            case "true":
+                return try incident.publish(message: form.text("message"), knownComponents: known, author: author, now: now)
+            case "false":
+                return incident.setVisibility(isPublic: false, author: author, now: now)
+            default:
+                throw DomainError.invalid(field: "public", message: "expected true or false")
+            }
         }
     }
 

@@ -15,6 +15,7 @@ struct ComponentEditPage: AppPage {
         var description: String
         var position: String
         var isInternal: Bool
+        var automaticIncidentsPublic: Bool
     }
 }
 
@@ -25,7 +26,8 @@ extension ComponentEditPage {
             chrome: chrome,
             component: Fields(
                 slug: component.slug, name: component.name, group: component.group ?? "", description: component.description,
-                position: String(component.position), isInternal: !component.isPublic),
+                position: String(component.position), isInternal: !component.isPublic,
+                automaticIncidentsPublic: component.automaticIncidentsPublic),
             options: all.filter { $0.slug != component.slug }.map { ComponentOption($0, selected: component.dependsOn.contains($0.slug)) })
     }
 }

@@ -20,8 +20,12 @@ struct MonitorPage: AppPage {
     var severity: String
     var isPaused: Bool
     var isHeartbeat: Bool
-    /// Empty unless a heartbeat token was just made: Belay keeps only its hash.
-    var heartbeatURL: String
+    /// Why the last check could not run (the egress policy refused it), shown as a problem to fix.
+    var configurationProblem: String?
+    /// What the public will see when this monitor opens an incident.
+    var publicNote: String
+    /// Nil unless a heartbeat token was just made: Belay keeps only its hash.
+    var heartbeatURL: String?
     var uptime24h: String
     var uptime7d: String
     var uptime30d: String
@@ -43,22 +47,21 @@ struct MonitorPage: AppPage {
 extension MonitorPage {
     /// `days` are the last 90 days' rollups, `hours` the last 24 hours'.
     init(
-        chrome: AppChrome, monitor: Monitor, days: [CheckRollup], hours: [CheckRollup], results: [CheckResult], heartbeatURL: String?, now: Date
+        chrome: AppChrome, monitor: Monitor, component: Component? = nil, days: [CheckRollup], hours: [CheckRollup], results: [CheckResult],
+        heartbeatURL: String?, now: Date
     ) {
         func uptime(_ rollups: [CheckRollup]) -> String {
-            let total = rollups.reduce(0) { $0 + $1.total }
-            guard total > 0 else { return "no data" }
-            let ok = rollups.reduce(0) { $0 + $1.up + $1.degraded }
-            return String(format: "%.3f%%", Double(ok) * 100 / Double(total))
+            MonitorText.percent(passed: rollups.reduce(0) { $0 + $1.up + $1.degraded }, of: rollups.reduce(0) { $0 + $1.total })
         }
         let today = RollupGranularity.day.bucket(now)
         self.init(
             chrome: chrome, id: String(monitor.id), name: monitor.name, kind: monitor.kind.rawValue, target: MonitorText.target(monitor),
             status: monitor.state.status.rawValue, statusClass: MonitorText.statusClass(monitor.state.status), since: UTCTime.when(monitor.state.since),
             message: monitor.state.lastMessage ?? "not checked yet", interval: monitor.intervalSeconds, timeout: monitor.timeoutSeconds,
-            thresholds: "\(monitor.failureThreshold) failures to go down, \(monitor.successThreshold) successes to come back",
+            thresholds: MonitorText.thresholds(monitor),
             component: monitor.component ?? "none", severity: monitor.severity.rawValue, isPaused: monitor.isPaused,
-            isHeartbeat: monitor.kind == .heartbeat, heartbeatURL: heartbeatURL ?? "", uptime24h: uptime(hours),
+            isHeartbeat: monitor.kind == .heartbeat, configurationProblem: monitor.state.configurationProblem,
+            publicNote: MonitorPublicity.note(component: component), heartbeatURL: heartbeatURL.flatMap { $0.isEmpty ? nil : $0 }, uptime24h: uptime(hours),
             uptime7d: uptime(days.filter { $0.bucket > today - 7 * 86400 }), uptime30d: uptime(days.filter { $0.bucket > today - 30 * 86400 }),
             uptime90d: uptime(days), uptimeBars: Charts.uptimeBars(days, endingAt: today, count: 90),
             latencyChart: Charts.latency(hours, endingAt: RollupGranularity.hour.bucket(now), count: 24, step: 3600),
