@@ -96,7 +96,9 @@ extension IncidentCommand {
             let path = "/api/v1/incidents/\(try IncidentCommand.pathID(id))/milestones/\(milestone.apiName)"
             try await runClient {
                 let data = try await client.client().send(.PUT, path, body: Body(at: moment))
-                try emit(data, json: client.json) { IncidentCommand.summary(try APIClient.decode(View.self, data)) }
+                try emit(data, json: client.json) {
+                    "\(milestone.rawValue) at \(moment.formatted(.iso8601))\n" + IncidentCommand.summary(try APIClient.decode(View.self, data))
+                }
             }
         }
     }
