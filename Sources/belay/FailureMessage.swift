@@ -42,6 +42,20 @@ enum FailureMessage {
         }
     }
 
+    /// Reads a file named on the command line, or fails with one sentence naming its absolute path and why.
+    static func readFile(_ path: String, option: String) throws -> Data {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            throw CLIError(description: "\(option): \(url.path) does not exist")
+        }
+        if isDirectory.boolValue { throw CLIError(description: "\(option): \(url.path) is a directory, not a file") }
+        guard FileManager.default.isReadableFile(atPath: url.path), let data = FileManager.default.contents(atPath: url.path) else {
+            throw CLIError(description: "\(option): no permission to read \(url.path)")
+        }
+        return data
+    }
+
     /// Why `directory` could not be opened as a data directory.
     static func dataDirectory(_ error: any Error, directory: URL) -> String {
         let path = directory.path

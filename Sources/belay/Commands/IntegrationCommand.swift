@@ -65,9 +65,7 @@ struct IntegrationCommand: AsyncParsableCommand {
 
     /// Routing rules from a JSON file: an array of {"match": {...}, "components": [...], "severity": "sev1"}.
     static func readRules(_ path: String) throws -> Any {
-        guard let bytes = FileManager.default.contents(atPath: path) else {
-            throw ValidationError("--rules-file: cannot read \(URL(fileURLWithPath: path).path)")
-        }
+        let bytes = try FailureMessage.readFile(path, option: "--rules-file")
         guard let rules = try? JSONSerialization.jsonObject(with: bytes), rules is [Any] else {
             throw ValidationError("--rules-file: \(path) must hold a JSON array of rules ({\"match\": {...}, \"components\": [...]})")
         }

@@ -75,8 +75,8 @@ struct MonitorCommand: AsyncParsableCommand {
 
         func readFile(_ path: String?, option: String) throws -> String? {
             guard let path else { return nil }
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw ValidationError("\(option): cannot read \(path)")
+            guard let text = String(data: try FailureMessage.readFile(path, option: option), encoding: .utf8) else {
+                throw ValidationError("\(option): \(path) is not UTF-8 text (a PEM file is)")
             }
             return text
         }

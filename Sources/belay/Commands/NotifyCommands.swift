@@ -194,8 +194,7 @@ struct SubscriberCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runClient {
-                let bytes: Data
-                do { bytes = try Data(contentsOf: URL(fileURLWithPath: file)) } catch { throw CLIError(description: "cannot read \(file)") }
+                let bytes = try FailureMessage.readFile(file, option: "subscriber import")
                 let data = try await client.client().send(.POST, "/api/v1/subscribers/import", raw: (bytes, "text/csv"))
                 try emit(data, json: client.json) {
                     struct Result: Decodable {
