@@ -105,13 +105,14 @@ final class SwitchChecker: Checker {
     }
 
     @Test func aCheckTheEgressPolicyRefusesShowsOnTheMonitorAndOpensNoIncident() async throws {
-        try await Self.withScheduler(RefusingChecker()) { database, _, waitFor in
+        try await Self.withScheduler(RefusingChecker()) { database, scheduler, waitFor in
             let start = Date()
             _ = try await database.createComponent(Fixtures.component("api", at: start))
             let monitor = try await database.createMonitor(
                 Monitor(
                     name: "api health", kind: .http, settings: MonitorSettings(url: "http://127.0.0.1/health"), intervalSeconds: 1, timeoutSeconds: 1,
                     failureThreshold: 1, component: "api", createdAt: start, updatedAt: start))
+            scheduler.monitorsChanged()
             try await waitFor("configuration problem shown") { try await database.monitor(id: monitor.id)?.state.configurationProblem != nil }
             // Several more checks run and are refused; none of them is an outage.
             try await Task.sleep(for: .seconds(3))
@@ -137,6 +138,16 @@ final class SwitchChecker: Checker {
             let pinged = try await database.recordHeartbeat(tokenHash: "hash-of-secret", at: Date())
             scheduler.heartbeat(monitorID: pinged.id, at: Date())
             try await waitFor("monitor up after the ping") { try await database.monitor(id: monitor.id)?.state.status == .up }
+
+            // Pinged before the scheduler has loaded it (a job that pings right after the monitor is made).
+            let early = try await database.createMonitor(
+                Monitor(
+                    name: "hourly export", kind: .heartbeat, settings: MonitorSettings(graceSeconds: 60), intervalSeconds: 86_400,
+                    heartbeatTokenHash: "hash-of-early", createdAt: start, updatedAt: start))
+            _ = try await database.recordHeartbeat(tokenHash: "hash-of-early", at: Date())
+            scheduler.heartbeat(monitorID: early.id, at: Date())
+            scheduler.monitorsChanged()
+            try await waitFor("early-pinged monitor up") { try await database.monitor(id: early.id)?.state.status == .up }
         }
     }
 

@@ -195,6 +195,11 @@ public final class MonitorScheduler: Service, Sendable {
         }
     }
 
+    /// A heartbeat pinged while not up: its next check should settle it now, not an interval later.
+    static func pingAwaitsCheck(_ monitor: Monitor) -> Bool {
+        monitor.kind == .heartbeat && monitor.state.lastPingAt != nil && monitor.state.status != .up && !monitor.isPaused
+    }
+
     private func reload() async {
         state.withLock { $0.needsReload = false }
         let monitors: [Monitor]
@@ -219,7 +224,7 @@ public final class MonitorScheduler: Service, Sendable {
                     entry.monitor = monitor
                     entry.monitor.state = live
                     entry.monitor.state.lastPingAt = [live.lastPingAt, monitor.state.lastPingAt].compactMap { $0 }.max()
-                    if intervalChanged && !entry.running {
+                    if (intervalChanged || Self.pingAwaitsCheck(entry.monitor)) && !entry.running {
                         state.nextGeneration += 1
                         entry.generation = state.nextGeneration
                         entry.due = now + .milliseconds(Int64.random(in: 0..<Int64(min(monitor.intervalSeconds, 5) * 1000)))
@@ -228,8 +233,9 @@ public final class MonitorScheduler: Service, Sendable {
                     state.entries[monitor.id] = entry
                 } else {
                     state.nextGeneration += 1
-                    // A random first offset within the interval spreads the load.
-                    let offset = Int64.random(in: 0..<Int64(max(1, monitor.intervalSeconds) * 1000))
+                    // A random first offset within the interval spreads the load; a ping that came before the
+                    // scheduler knew the monitor is checked at once.
+                    let offset = Self.pingAwaitsCheck(monitor) ? 0 : Int64.random(in: 0..<Int64(max(1, monitor.intervalSeconds) * 1000))
                     let entry = Entry(monitor: monitor, due: now + .milliseconds(offset), generation: state.nextGeneration)
                     state.entries[monitor.id] = entry
                     state.heap.insert(HeapItem(due: entry.due, id: monitor.id, generation: entry.generation))
