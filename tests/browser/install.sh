@@ -20,4 +20,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 python3 -m pip install --quiet --disable-pip-version-check -r requirements.txt
+# axe-selenium-python 3 bundles axe-core 4.10 (2.x has 3.1, without nested-interactive); it is pure Python and
+# declares Python 3.12 only because its project does, so it is installed on older Pythons without that check.
+python3 -m pip install --quiet --disable-pip-version-check --no-deps --ignore-requires-python "axe-selenium-python>=3"
 echo "browser tests: $(chromium --version 2>/dev/null | head -1); $(chromedriver --version | head -1)"

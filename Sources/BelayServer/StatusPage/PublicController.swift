@@ -7,7 +7,7 @@ struct PublicController {
     let box: SnapshotBox
 
     static let paths = [
-        "/", "/history", "/history.atom", "/history.rss", "/assets/belay.css", "/assets/app.js",
+        "/", "/history", "/history.atom", "/history.rss", "/assets/belay.css", "/assets/app.js", "/assets/local-time.js", Favicon.path,
         "/api/v2/status.json", "/api/v2/summary.json", "/api/v2/components.json", "/api/v2/incidents.json",
         "/api/v2/incidents/unresolved.json", "/api/v2/scheduled-maintenances.json",
         "/api/v2/scheduled-maintenances/upcoming.json", "/api/v2/scheduled-maintenances/active.json",

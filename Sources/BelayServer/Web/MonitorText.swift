@@ -1,6 +1,7 @@
 import BelayCore
+import Foundation
 
-/// How the app names a monitor's state and what it watches.
+/// How the app names a monitor's state and what it watches, and writes its numbers.
 enum MonitorText {
     static func statusClass(_ status: MonitorStatus) -> String {
         switch status {
@@ -21,5 +22,29 @@ enum MonitorText {
         case .dns: return s.name ?? ""
         case .heartbeat: return "every \(monitor.intervalSeconds) s + \(s.graceSeconds ?? 0) s grace"
         }
+    }
+
+    /// "2 failures to go down, 1 success to come back".
+    static func thresholds(_ monitor: Monitor) -> String {
+        "\(count(monitor.failureThreshold, "failure")) to go down, \(count(monitor.successThreshold, "success", plural: "successes")) to come back"
+    }
+
+    /// "1 check", "3 checks".
+    static func count(_ number: Int, _ noun: String, plural: String? = nil) -> String {
+        "\(number) \(number == 1 ? noun : plural ?? noun + "s")"
+    }
+
+    /// A share of passing checks as people read it: at most two decimals, no trailing zeros ("63.64%", "100%").
+    /// Rounding never shows 100% while a check failed, nor 0% while one passed.
+    static func percent(passed: Int, of total: Int) -> String {
+        guard total > 0 else { return "no data" }
+        let passed = min(max(passed, 0), total)
+        var value = (Double(passed) * 10_000 / Double(total)).rounded() / 100
+        if passed < total { value = min(value, 99.99) }
+        if passed > 0 { value = max(value, 0.01) }
+        var text = String(format: "%.2f", value)
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text + "%"
     }
 }

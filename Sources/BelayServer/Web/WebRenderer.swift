@@ -35,6 +35,7 @@ struct WebRenderer: Sendable {
     func page<Page: AppPage>(_ page: Page, status: HTTPResponse.Status = .ok) throws -> Response {
         var page = page
         page.chrome.assets = assets
+        (page.chrome.nav, page.chrome.adminNav) = NavLink.sections(for: page.chrome.user, template: Page.template)
         return try fragment(page, status: status)
     }
 

@@ -6,6 +6,9 @@ struct AppChrome {
     var title: String
     /// Filled in by `WebRenderer`, which alone knows the current asset versions.
     var assets = AppAssets()
+    /// Filled in by `WebRenderer`, which knows the page's template and so its section.
+    var nav: [NavLink] = []
+    var adminNav: [NavLink] = []
     var user: UserBar?
     var csrf: String
     var error: String?
@@ -17,6 +20,13 @@ struct AppChrome {
         csrf = context.session?.csrfToken ?? ""
         self.error = error
         self.notice = notice
+    }
+
+    /// Chrome without a request, for pages drawn outside one (tests of the templates).
+    init(title: String, user: UserBar? = nil, csrf: String = "") {
+        self.title = title
+        self.user = user
+        self.csrf = csrf
     }
 
     /// With the reason a refused form gave, carried back in `?error=`.

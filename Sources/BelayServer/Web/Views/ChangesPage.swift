@@ -15,12 +15,14 @@ struct ChangesPage: AppPage {
         var summary: String
         var targets: String
         var environment: String
-        var author: String
+        // Nil, not empty, when unknown: an empty string opens a mustache section ("by" with no name).
+        var author: String?
+        /// "reviewed by NAME" or "not reviewed".
         var reviewed: String
-        var tested: String
+        var tested: String?
         var status: String
-        /// Empty unless the change's source link passes the check.
-        var link: String
+        /// Nil unless the change's source link passes the check.
+        var link: String?
     }
 
     struct Freeze {
@@ -36,10 +38,18 @@ extension ChangesPage {
             changes: changes.map { change in
                 Row(
                     when: UTCTime.when(change.startedAt), kind: change.kind.rawValue, summary: change.summary, targets: change.targets.joined(separator: ", "),
-                    environment: change.environment, author: change.author ?? "", reviewed: change.reviewedBy ?? "not reviewed",
-                    tested: change.tested.map { $0 ? "tested" : "not tested" } ?? "", status: change.status.rawValue,
-                    link: change.sourceURL.flatMap(ExternalLink.validated) ?? "")
+                    environment: change.environment, author: change.author.flatMap(Self.present),
+                    reviewed: change.reviewedBy.flatMap(Self.present).map { "reviewed by \($0)" } ?? "not reviewed",
+                    tested: change.tested.map { $0 ? "tested" : "not tested" }, status: change.status.rawValue,
+                    link: change.sourceURL.flatMap(ExternalLink.validated))
             },
             hasChanges: !changes.isEmpty, freezes: freezes.map { Freeze(reason: $0.reason, since: UTCTime.when($0.startsAt)) })
+    }
+}
+
+extension ChangesPage {
+    /// The text, or nil when it is blank.
+    static func present(_ text: String) -> String? {
+        text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : text
     }
 }

@@ -34,7 +34,8 @@ extension DeclarePage {
             severities: definitions.map { definition in
                 SeverityChoice(
                     level: definition.level.rawValue, name: definition.name, definition: definition.definition,
-                    urgency: definition.urgency == .high ? "High urgency: pages the on-call responder" : "Low urgency: notifies, does not page",
+                    // Only what Belay does: it pages no one; the channels whose rules match are told (docs/notifications.md).
+                    urgency: definition.urgency == .high ? "high urgency" : "low urgency",
                     checked: definition.level.rawValue == severity)
             },
             components: components.map { ComponentOption($0, selected: chosen.contains($0.slug)) },

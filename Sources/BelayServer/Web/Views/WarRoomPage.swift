@@ -13,7 +13,8 @@ struct WarRoomPage: AppPage {
     var activeSignals: Int
     var suspects: [SuspectRow]
     var hasSuspects: Bool
-    var possiblyAffected: String
+    /// Nil when nothing is downstream of the top suspect (an empty string would open the section).
+    var possiblyAffected: String?
     var autoResolve: Bool
     var holdOpen: Bool
     var statusButtons: [Choice]
@@ -36,8 +37,8 @@ struct WarRoomPage: AppPage {
         var severity: String
         var since: String
         var count: Int
-        /// Empty when the signal has no link that passes the check.
-        var link: String
+        /// Nil when the signal has no link that passes the check.
+        var link: String?
     }
 
     struct SuspectRow {
@@ -75,7 +76,7 @@ extension WarRoomPage {
                     statusClass: signal.status == .resolved ? "st-operational" : "st-major_outage", severity: signal.severity.rawValue,
                     since: UTCTime.when(signal.startsAt), count: signal.eventCount,
                     // Checked again here: a link stored before links were checked on the way in must still never be an href.
-                    link: signal.links.lazy.compactMap { ExternalLink.validated($0.href) }.first ?? "")
+                    link: signal.links.lazy.compactMap { ExternalLink.validated($0.href) }.first)
             },
             hasSignals: !signals.isEmpty, activeSignals: signals.filter { $0.status.isActive }.count,
             suspects: report.suspects.prefix(5).map { suspect in
@@ -83,7 +84,7 @@ extension WarRoomPage {
                     summary: suspect.summary, kind: suspect.kind.rawValue, score: String(format: "%.1f", suspect.score),
                     reasons: suspect.reasons.joined(separator: "; "))
             },
-            hasSuspects: !report.suspects.isEmpty, possiblyAffected: report.possiblyAffected.map { names[$0] ?? $0 }.joined(separator: ", "),
+            hasSuspects: !report.suspects.isEmpty, possiblyAffected: report.possiblyAffected.isEmpty ? nil : report.possiblyAffected.map { names[$0] ?? $0 }.joined(separator: ", "),
             autoResolve: incident.autoResolve && incident.isOpen, holdOpen: incident.holdOpen,
             statusButtons: IncidentStatus.allCases.filter { $0 != incident.status && $0 != .investigating && incident.isOpen }.map { status in
                 Choice(value: status.rawValue, label: status == .resolved ? "Resolve" : "Mark \(status.rawValue)")
