@@ -23,8 +23,10 @@ struct Belay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "belay",
         abstract: "Belay: self-hosted incident response and status page.",
+        version: BelayVersion.current,
         subcommands: [
+            TokenCommand.self, IntegrationCommand.self,
             Serve.self, Admin.self, ComponentCommand.self, IncidentCommand.self, MaintenanceCommand.self, MonitorCommand.self, ChangeCommand.self,
-            ChannelCommand.self, DeliveryCommand.self, SubscriberCommand.self, ReplayCommand.self,
+            ChannelCommand.self, DeliveryCommand.self, SubscriberCommand.self, ReplayCommand.self, BackupCommand.self, RestoreCommand.self,
         ])
 }
