@@ -160,7 +160,10 @@ import Testing
             let policy = try #require(home.headers[.contentSecurityPolicy])
             #expect(!policy.contains("unsafe-inline"))
             #expect(policy.contains("default-src 'none'"))
-            #expect(!home.text.contains("<script"))
+            // Scripts only from files of our own (the CSP's script-src 'self'), never inline.
+            #expect(home.text.components(separatedBy: "<script").count == 2)
+            #expect(home.text.contains(#"<script src="/assets/local-time.js?v="#))
+            #expect(home.text.contains(#" defer></script>"#))
             #expect(!home.text.contains("style="))
             let css = try await client.send(.get, "/assets/belay.css", token: nil)
             #expect(css.headers[.contentType] == "text/css; charset=utf-8")

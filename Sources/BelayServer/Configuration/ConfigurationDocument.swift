@@ -25,6 +25,8 @@ public struct ConfigurationDocument: Encodable, Sendable {
     struct StatusPage: Encodable {
         var pageName: String
         var historyDays: Int
+        var logo: String?
+        var accent: String?
         var refreshIntervalSeconds: Double
     }
 
@@ -99,7 +101,8 @@ public struct ConfigurationDocument: Encodable, Sendable {
             trustedProxies: c.http.trustedProxies.map(\.description))
         data = DataSection(directory: c.data.directory, synchronous: c.data.synchronous)
         statusPage = StatusPage(
-            pageName: c.statusPage.pageName, historyDays: c.statusPage.historyDays, refreshIntervalSeconds: seconds(c.statusPage.refreshInterval))
+            pageName: c.statusPage.pageName, historyDays: c.statusPage.historyDays, logo: c.statusPage.logo?.summary,
+            accent: c.statusPage.accent?.description, refreshIntervalSeconds: seconds(c.statusPage.refreshInterval))
         sessions = Sessions(
             idleTimeoutSeconds: c.sessions.idleTimeout, absoluteTimeoutSeconds: c.sessions.absoluteTimeout, passwordCost: Int(c.sessions.passwordCost),
             signInAttempts: c.sessions.signInAttempts, signInWindowSeconds: c.sessions.signInWindow)

@@ -63,6 +63,13 @@ public enum ConfigurationLoader {
             c.data.synchronous = mode
         },
         Setting("page-name") { value, c in c.statusPage.pageName = value },
+        Setting("page-logo") { value, c in c.statusPage.logo = try PageLogo.parse(value) },
+        Setting("page-accent") { value, c in
+            guard let accent = AccentColor(hex: value) else {
+                throw Invalid(description: "must be a hex colour such as '#1849a9' or '#18a' (got '\(value)')")
+            }
+            c.statusPage.accent = accent
+        },
         Setting("log-level") { value, c in
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
             guard levels.contains(value) else { throw Invalid(description: "unknown log level '\(value)' (use \(levels.joined(separator: ", ")))") }

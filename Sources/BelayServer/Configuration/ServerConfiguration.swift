@@ -58,6 +58,10 @@ public struct ServerConfiguration: Sendable {
         public var pageName = "Belay Status"
         /// Days of history drawn on the status page.
         public var historyDays = 90
+        /// A logo beside the page's name (`--page-logo`).
+        public var logo: PageLogo?
+        /// The page's accent colour (`--page-accent`), used in shades that keep text readable.
+        public var accent: AccentColor?
         /// How often the page checks whether time alone has changed it (a maintenance window starting or
         /// ending, a new day); it rebuilds only then, or every five minutes at the least.
         public var refreshInterval: Duration = .seconds(5)

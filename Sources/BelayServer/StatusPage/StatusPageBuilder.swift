@@ -23,6 +23,8 @@ struct StatusPageBuilder: Sendable {
     let feedTemplates: TemplateLibrary
     let stylesheet: [UInt8]
     let script: [UInt8]
+    /// The public page's own script: times in the reader's zone.
+    var localTimeScript: [UInt8] = []
 
     static let contentSecurityPolicy =
         "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -35,16 +37,26 @@ struct StatusPageBuilder: Sendable {
         let templates = resources.appendingPathComponent("Templates")
         let css = try Data(contentsOf: resources.appendingPathComponent("Assets/belay.css"))
         let js = try Data(contentsOf: resources.appendingPathComponent("Assets/app.js"))
+        let localTime = try Data(contentsOf: resources.appendingPathComponent("Assets/local-time.js"))
         return StatusPageBuilder(
             configuration: configuration, pageTemplates: try await TemplateLibrary.load(templates.appendingPathComponent("status"), views: pageViews),
             feedTemplates: try await TemplateLibrary.load(templates.appendingPathComponent("feeds"), views: feedViews), stylesheet: Array(css),
-            script: Array(js))
+            script: Array(js), localTimeScript: Array(localTime))
     }
 
     var pageID: String { "belay" }
 
     static let stylesheetPath = "/assets/belay.css"
     static let scriptPath = "/assets/app.js"
+    static let localTimePath = "/assets/local-time.js"
+    static let accentPath = "/assets/accent.css"
+
+    /// The public pages' policy: the shared one, with a remote logo's origin (and nothing more of its
+    /// address) allowed as an image source.
+    var pageContentSecurityPolicy: String {
+        guard case .remote(_, let origin)? = configuration.statusPage.logo else { return Self.contentSecurityPolicy }
+        return Self.contentSecurityPolicy.replacingOccurrences(of: "img-src 'self' data:", with: "img-src 'self' data: \(origin)")
+    }
 
     /// Asset addresses carrying a hash of their content, so browsers fetch a new version as soon as it ships.
     var stylesheetHref: String { "\(Self.stylesheetPath)?v=\(Self.version(stylesheet))" }
@@ -52,6 +64,11 @@ struct StatusPageBuilder: Sendable {
 
     static func version(_ bytes: [UInt8]) -> String {
         SHA256.hash(data: bytes).prefix(8).map { String(format: "%02x", $0) }.joined()
+    }
+
+    var logoVersion: String {
+        if case .file(_, let bytes, _)? = configuration.statusPage.logo { return Self.version(bytes) }
+        return ""
     }
 
     func build(_ data: PublicData) throws -> StatusSnapshot {
@@ -70,11 +87,29 @@ struct StatusPageBuilder: Sendable {
             bytes: stylesheet, contentType: "text/css; charset=utf-8", cacheControl: "public, max-age=300")
         let cssVersion = pages[cssPath]!.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
         pages[Self.scriptPath] = CachedPage(bytes: script, contentType: "text/javascript; charset=utf-8", cacheControl: "public, max-age=300")
+        pages[Self.localTimePath] = CachedPage(bytes: localTimeScript, contentType: "text/javascript; charset=utf-8", cacheControl: "public, max-age=300")
+        var accentHref: String?
+        if let accent = configuration.statusPage.accent {
+            let css = Array(AccentStylesheet.css(accent).utf8)
+            pages[Self.accentPath] = CachedPage(bytes: css, contentType: "text/css; charset=utf-8", cacheControl: "public, max-age=300")
+            accentHref = "\(Self.accentPath)?v=\(Self.version(css))"
+        }
+        var logoSource: String?
+        if let logo = configuration.statusPage.logo {
+            if case .file(_, let bytes, let kind) = logo {
+                var headers: HTTPFields = [.xContentTypeOptions: "nosniff"]
+                if kind == .svg { headers[.contentSecurityPolicy] = PageLogo.svgContentSecurityPolicy }
+                pages[PageLogo.assetPath(kind)] = CachedPage(
+                    bytes: bytes, contentType: kind.contentType, cacheControl: "public, max-age=300", extraHeaders: headers)
+            }
+            logoSource = logo.source(version: logoVersion)
+        }
 
         // HTML
         let views = StatusPageViews(
             configuration: configuration, data: data, statuses: statuses, overall: overall, history: history,
-            cssHref: "\(cssPath)?v=\(cssVersion)")
+            cssHref: "\(cssPath)?v=\(cssVersion)", scriptHref: "\(Self.localTimePath)?v=\(Self.version(localTimeScript))", accentHref: accentHref,
+            logoSource: logoSource)
         pages["/"] = try html(views.home())
         pages["/history"] = try html(views.historyPage())
         for incident in data.incidents {
@@ -108,6 +143,12 @@ struct StatusPageBuilder: Sendable {
     /// latest; shared caches and CDNs may serve a copy for up to 10 seconds, which absorbs a stampede.
     static let pageCacheControl = "public, max-age=0, s-maxage=10"
 
+    var htmlHeaders: HTTPFields {
+        var headers = Self.htmlHeaders
+        headers[.contentSecurityPolicy] = pageContentSecurityPolicy
+        return headers
+    }
+
     static let htmlHeaders: HTTPFields = [
         .contentSecurityPolicy: contentSecurityPolicy,
         .xContentTypeOptions: "nosniff",
@@ -123,7 +164,7 @@ struct StatusPageBuilder: Sendable {
     func html(_ view: some TemplateView) throws -> CachedPage {
         CachedPage(
             bytes: Array(try pageTemplates.render(view).utf8), contentType: "text/html; charset=utf-8", cacheControl: Self.pageCacheControl,
-            extraHeaders: Self.htmlHeaders)
+            extraHeaders: htmlHeaders)
     }
 
     func feed(_ view: some TemplateView, contentType: String) throws -> CachedPage {

@@ -3,8 +3,8 @@ import BelayCore
 import Foundation
 
 /// Turns public data into the views the status page's templates draw. All text goes through the
-/// templates' escaping; the only markup made in Swift is the history SVG (`UptimeBars`) and the feeds'
-/// entry bodies, which escape their text themselves.
+/// templates' escaping; the only markup made in Swift is the feeds' entry bodies, which escape their
+/// text themselves.
 struct StatusPageViews {
     let configuration: ServerConfiguration
     let data: PublicData
@@ -12,13 +12,17 @@ struct StatusPageViews {
     let overall: OverallIndicator
     let history: [String: ComponentHistory]
     let cssHref: String
+    var scriptHref: String?
+    var accentHref: String?
+    var logoSource: String?
 
     var names: [String: String] { Dictionary(uniqueKeysWithValues: data.components.map { ($0.slug, $0.name) }) }
 
     func chrome(title: String) -> StatusChrome {
         StatusChrome(
             pageName: configuration.statusPage.pageName, title: title, cssHref: cssHref, generatedAt: UTCTime.when(data.now),
-            generatedISO: BelayJSON.formatDate(data.now))
+            generatedISO: BelayJSON.formatDate(data.now), scriptHref: scriptHref, accentHref: accentHref, logoSource: logoSource,
+            bodyClass: accentHref == nil ? "public-page" : "public-page has-accent")
     }
 
     func incidentCard(_ incident: Incident) -> IncidentCard {
@@ -50,13 +54,14 @@ struct StatusPageViews {
     func componentRow(_ component: Component) -> StatusHomePage.ComponentRow {
         let status = statuses[component.slug] ?? .operational
         let componentHistory = history[component.slug]
+        let bars = componentHistory.map { UptimeBars($0, incidents: data.incidents, now: data.now) }
         return StatusHomePage.ComponentRow(
             name: component.name, description: component.description, hasDescription: !component.description.isEmpty,
             statusLabel: status.label, statusClass: "st-\(status.rawValue)",
             uptime: componentHistory.map { history in
                 history.measuredUptime.map { StatusText.percent($0) + " measured" } ?? StatusText.percent(history.uptime)
             } ?? "100%",
-            bars: componentHistory.map(UptimeBars.svg) ?? "")
+            days: bars?.days ?? [], historyLabel: bars?.label ?? "", hasHistory: bars != nil)
     }
 
     func historyPage() -> HistoryPage {

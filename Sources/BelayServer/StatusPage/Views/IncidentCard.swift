@@ -15,6 +15,7 @@ struct IncidentCard {
     var started: String
     var startedISO: String
     var resolved: String
+    var resolvedISO: String
     var duration: String
     /// Newest first.
     var updates: [UpdateLine]
@@ -31,6 +32,7 @@ extension IncidentCard {
             impactLabel: StatusText.impactLabel(impact), statusLabel: incident.status.label, isResolved: !incident.isOpen,
             affected: affected.joined(separator: ", "), hasAffected: !affected.isEmpty, started: UTCTime.when(incident.impactStart),
             startedISO: BelayJSON.formatDate(incident.impactStart), resolved: incident.milestones.resolvedAt.map(UTCTime.when) ?? "",
+            resolvedISO: incident.milestones.resolvedAt.map(BelayJSON.formatDate) ?? "",
             duration: Durations.describe((incident.milestones.resolvedAt ?? now).timeIntervalSince(incident.impactStart)),
             updates: incident.updates.reversed().map { UpdateLine(status: $0.status.label, body: $0.body, at: $0.displayAt) },
             latest: incident.updates.last?.body ?? "")

@@ -35,7 +35,9 @@ struct StatusHomePage: TemplateView {
         var statusLabel: String
         var statusClass: String
         var uptime: String
-        /// The history SVG, made of numbers and escaped text only (`UptimeBars`).
-        var bars: String
+        /// The history bar's days, oldest first; empty when the component has no history yet.
+        var days: [UptimeBars.Day]
+        var historyLabel: String
+        var hasHistory: Bool
     }
 }
