@@ -1,5 +1,5 @@
 /// Belay's icon, for the browser tab of the status page and the web app alike: a rope's belay loop on the
-/// app's blue. Served from the snapshot with the other assets; SVG, so one file is sharp at every size.
+/// app's blue, served by `PublicController`; SVG, so one file is sharp at every size.
 enum Favicon {
     static let path = "/assets/favicon.svg"
 
@@ -11,7 +11,5 @@ enum Favicon {
         </svg>
         """
 
-    static var page: CachedPage {
-        CachedPage(bytes: Array(svg.utf8), contentType: "image/svg+xml", cacheControl: "public, max-age=86400")
-    }
+    static let page = CachedPage(bytes: Array(svg.utf8), contentType: "image/svg+xml", cacheControl: "public, max-age=86400")
 }

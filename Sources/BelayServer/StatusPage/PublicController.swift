@@ -7,7 +7,7 @@ struct PublicController {
     let box: SnapshotBox
 
     static let paths = [
-        "/", "/history", "/history.atom", "/history.rss", "/assets/belay.css", "/assets/app.js", "/assets/local-time.js", Favicon.path,
+        "/", "/history", "/history.atom", "/history.rss", "/assets/belay.css", "/assets/app.js", "/assets/local-time.js",
         "/api/v2/status.json", "/api/v2/summary.json", "/api/v2/components.json", "/api/v2/incidents.json",
         "/api/v2/incidents/unresolved.json", "/api/v2/scheduled-maintenances.json",
         "/api/v2/scheduled-maintenances/upcoming.json", "/api/v2/scheduled-maintenances/active.json",
@@ -18,6 +18,9 @@ struct PublicController {
             router.get(RouterPath(path)) { request, _ in try self.serve(path, request) }
             router.head(RouterPath(path)) { request, _ in try self.serve(path, request, headOnly: true) }
         }
+        // The icon never changes with the data, so it is served as it is rather than from each snapshot.
+        router.get(RouterPath(Favicon.path)) { request, _ in Self.response(Favicon.page, request, headOnly: false) }
+        router.head(RouterPath(Favicon.path)) { request, _ in Self.response(Favicon.page, request, headOnly: true) }
         router.get("/incidents/:id") { request, context in
             try self.serve("/incidents/\(try context.parameters.require("id"))", request)
         }
