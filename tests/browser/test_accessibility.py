@@ -62,7 +62,6 @@ def audit(page, path, label):
     for name, width, height, scheme in VIEWS:
         view(page, width, height, scheme)
         page.go(path)
-        page.shot(f"{label}-{name}")
         if name == VIEWS[0][0]:  # what does not depend on the size, once
             if re.search(r'href=(""|\'\')', page.d.page_source):
                 problems.append(f'{path}: a link with href="" (it reloads the page it is on)')
@@ -82,6 +81,11 @@ def audit(page, path, label):
             nodes = "; ".join(f"{' '.join(n['target'])}: {n.get('failureSummary', '').splitlines()[-1:]}"
                               for n in violation["nodes"][:5])
             problems.append(f"{path} at {name}: {violation['id']} ({violation['impact']}) {violation['help']} -> {nodes}")
+        # The whole page in one picture (up to 4000 px tall), then the viewport as it was.
+        full = min(4000, page.d.execute_script("return document.documentElement.scrollHeight"))
+        view(page, width, max(height, full), scheme)
+        page.shot(f"{label}-{name}")
+        view(page, width, height, scheme)
         scroll = page.d.execute_script(
             "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
         if scroll[0] > scroll[1]:
@@ -92,6 +96,37 @@ def audit(page, path, label):
                 ".slice(0, 5)"
                 ".map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && e.className.baseVal === undefined ? '.' + e.className : ''))")
             problems.append(f"{path} at {name}: scrolls sideways ({scroll[0]} > {scroll[1]} px): {wide}")
+    return problems
+
+
+CONTRAST = """
+function rgb(text) { const m = text.match(/[\\d.]+/g).map(Number); return m.slice(0, 3); }
+function lum(c) { const v = c.map(x => { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+  return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; }
+const field = document.querySelector(arguments[0]);
+field.focus();
+const ring = getComputedStyle(field).outlineColor, style = getComputedStyle(field).outlineStyle;
+let node = field, back = 'rgba(0, 0, 0, 0)';
+while (node && (back === 'rgba(0, 0, 0, 0)' || back === 'transparent')) { back = getComputedStyle(node).backgroundColor; node = node.parentElement; }
+const [a, b] = [lum(rgb(ring)), lum(rgb(back))];
+return {ring, style, back, ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05),
+        scheme: getComputedStyle(document.documentElement).colorScheme};
+"""
+
+
+def focus_ring_problems(page):
+    """WCAG 1.4.11: a focused field's ring has at least 3:1 against what is behind it, in both schemes; dark mode
+    declares `color-scheme` so the browser's own controls and scrollbars are dark too."""
+    problems = []
+    for name, width, height, scheme in VIEWS:
+        view(page, width, height, scheme)
+        page.go("/app/account")
+        for selector in ("#current", "#password"):
+            found = page.d.execute_script(CONTRAST, selector)
+            if found["style"] == "none" or found["ratio"] < 3:
+                problems.append(f"focus ring of {selector} at {name}: {found}")
+        if "dark" not in found["scheme"]:
+            problems.append(f"no dark color-scheme declared: {found['scheme']!r}")
     return problems
 
 
@@ -143,7 +178,7 @@ def test_every_page_is_accessible_at_both_sizes(site):
     pages = [
         ("/app", "home"), (f"/app/incidents/{incident}", "war-room"), ("/app/incidents/new", "declare"),
         ("/app/changes", "changes"), ("/app/components", "components"), (f"/app/components/{component}", "component-edit"),
-        ("/app/map", "map"), (f"/app/map?node={component}", "map-blast"), ("/app/monitors", "monitors"),
+        ("/app/map", "map"), ("/app/map?node=api-servers", "map-blast"), ("/app/monitors", "monitors"),
         (f"/app/monitors/{http['id']}", "monitor-http"), (f"/app/monitors/{beat['id']}", "monitor-heartbeat"),
         ("/app/maintenance", "maintenance"), ("/app/integrations", "integrations"), ("/app/notifications", "notifications"),
         ("/app/tokens", "tokens"), ("/app/users", "users"), ("/app/account", "account"),
@@ -153,6 +188,7 @@ def test_every_page_is_accessible_at_both_sizes(site):
     ]
     for path, label in pages:
         problems += audit(p, path, label)
+    problems += focus_ring_problems(p)
     view(p, *VIEWS[1][1:])
     p.go("/app")
     p.sign_out()

@@ -18,10 +18,11 @@ struct IntegrationsPage: AppPage {
         var name: String
         var kind: String
         var keyHint: String
-        /// Default components, joined for one cell.
+        /// Default components, joined for one cell ("no default component" without).
         var components: String
         var severity: String
-        var rules: Int
+        /// "2 rules"; nil without rules, so the cell says nothing of them.
+        var rules: String?
         var enabled: Bool
         var publicIncidents: Bool
         var lastEvent: String
@@ -41,8 +42,9 @@ extension IntegrationsPage {
             integrations: integrations.map { integration in
                 Row(
                     id: String(integration.id), name: integration.name, kind: integration.kind.rawValue, keyHint: integration.keyHint,
-                    components: integration.routing.defaultComponents.joined(separator: ", "), severity: integration.routing.defaultSeverity.rawValue,
-                    rules: integration.routing.rules.count, enabled: integration.isEnabled, publicIncidents: integration.publicIncidents,
+                    components: integration.routing.defaultComponents.isEmpty ? "no default component" : integration.routing.defaultComponents.joined(separator: ", "),
+                    severity: integration.routing.defaultSeverity.rawValue,
+                    rules: integration.routing.rules.isEmpty ? nil : MonitorText.count(integration.routing.rules.count, "rule"), enabled: integration.isEnabled, publicIncidents: integration.publicIncidents,
                     lastEvent: integration.lastEventAt.map(UTCTime.when) ?? "never", events: integration.eventCount)
             },
             kinds: IntegrationKind.allCases.map { Choice($0.rawValue) }, components: components.map { ComponentOption($0) },

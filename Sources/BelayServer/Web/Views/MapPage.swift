@@ -10,7 +10,8 @@ struct MapPage: AppPage {
     /// Set only when a node is chosen, with the two below.
     var selectedName: String?
     var blast: [Reached]?
-    var blastCount: Int?
+    /// "3 components", "1 component".
+    var blastCount: String?
 
     struct Node {
         var slug: String
@@ -42,6 +43,6 @@ extension MapPage {
                 name: map.entries[$0.key]?.name ?? $0.key, distance: $0.value.distance, path: $0.value.path.joined(separator: " → "),
                 isComponent: map.entries[$0.key]?.isComponent ?? false)
         }
-        blastCount = map.downstreamComponents(of: selected).count
+        blastCount = MonitorText.count(map.downstreamComponents(of: selected).count, "component")
     }
 }
