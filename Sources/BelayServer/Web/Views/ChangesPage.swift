@@ -17,7 +17,7 @@ struct ChangesPage: AppPage {
         var environment: String
         // Nil, not empty, when unknown: an empty string opens a mustache section ("by" with no name).
         var author: String?
-        /// "reviewed by NAME" or "not reviewed".
+        /// Who or what reviewed it (the column says "Review"), or "not reviewed".
         var reviewed: String
         var tested: String?
         var status: String
@@ -39,7 +39,7 @@ extension ChangesPage {
                 Row(
                     when: UTCTime.when(change.startedAt), kind: change.kind.rawValue, summary: change.summary, targets: change.targets.joined(separator: ", "),
                     environment: change.environment, author: change.author.flatMap(Self.present),
-                    reviewed: change.reviewedBy.flatMap(Self.present).map { "reviewed by \($0)" } ?? "not reviewed",
+                    reviewed: change.reviewedBy.flatMap(Self.present) ?? "not reviewed",
                     tested: change.tested.map { $0 ? "tested" : "not tested" }, status: change.status.rawValue,
                     link: change.sourceURL.flatMap(ExternalLink.validated))
             },
