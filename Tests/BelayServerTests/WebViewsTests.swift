@@ -33,8 +33,8 @@ import Testing
     }
 
     @Test func countsArePluralisedByNumber() {
-        #expect(MonitorText.count(1, "check") == "1 check")
-        #expect(MonitorText.count(2, "check") == "2 checks")
+        #expect(Plural.count(1, "check") == "1 check")
+        #expect(Plural.count(2, "check") == "2 checks")
         #expect(MonitorText.thresholds(Self.monitor(.http, MonitorSettings(url: "https://example.com"))) == "2 failures to go down, 1 success to come back")
         #expect(MonitorText.thresholds(Self.monitor(.http, MonitorSettings(url: "https://example.com"), successes: 3)).hasSuffix("3 successes to come back"))
     }

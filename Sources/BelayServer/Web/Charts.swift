@@ -14,7 +14,7 @@ enum Charts {
             var title = UTCTime.day(Date(timeIntervalSince1970: TimeInterval(bucket))) + ": "
             if let day = byDay[bucket], let availability = day.availability {
                 cls = availability >= 0.9999 ? "d-operational" : availability >= 0.99 ? "d-degraded_performance" : availability >= 0.95 ? "d-partial_outage" : "d-major_outage"
-                title += "\(MonitorText.percent(passed: day.up + day.degraded, of: day.total)) of \(MonitorText.count(day.total, "check"))"
+                title += "\(MonitorText.percent(passed: day.up + day.degraded, of: day.total)) of \(Plural.count(day.total, "check"))"
             } else {
                 cls = "d-none"
                 title += "no data"

@@ -26,12 +26,7 @@ enum MonitorText {
 
     /// "2 failures to go down, 1 success to come back".
     static func thresholds(_ monitor: Monitor) -> String {
-        "\(count(monitor.failureThreshold, "failure")) to go down, \(count(monitor.successThreshold, "success", plural: "successes")) to come back"
-    }
-
-    /// "1 check", "3 checks".
-    static func count(_ number: Int, _ noun: String, plural: String? = nil) -> String {
-        "\(number) \(number == 1 ? noun : plural ?? noun + "s")"
+        "\(Plural.count(monitor.failureThreshold, "failure")) to go down, \(Plural.count(monitor.successThreshold, "success", plural: "successes")) to come back"
     }
 
     /// A share of passing checks as people read it: at most two decimals, no trailing zeros ("63.64%", "100%").

@@ -44,7 +44,7 @@ extension IntegrationsPage {
                     id: String(integration.id), name: integration.name, kind: integration.kind.rawValue, keyHint: integration.keyHint,
                     components: integration.routing.defaultComponents.isEmpty ? "no default component" : integration.routing.defaultComponents.joined(separator: ", "),
                     severity: integration.routing.defaultSeverity.rawValue,
-                    rules: integration.routing.rules.isEmpty ? nil : MonitorText.count(integration.routing.rules.count, "rule"), enabled: integration.isEnabled, publicIncidents: integration.publicIncidents,
+                    rules: integration.routing.rules.isEmpty ? nil : Plural.count(integration.routing.rules.count, "rule"), enabled: integration.isEnabled, publicIncidents: integration.publicIncidents,
                     lastEvent: integration.lastEventAt.map(UTCTime.when) ?? "never", events: integration.eventCount)
             },
             kinds: IntegrationKind.allCases.map { Choice($0.rawValue) }, components: components.map { ComponentOption($0) },

@@ -22,7 +22,8 @@ struct MapPage: AppPage {
 
     struct Reached {
         var name: String
-        var distance: Int
+        /// "1 hop", "3 hops".
+        var distance: String
         var path: String
         var isComponent: Bool
     }
@@ -40,9 +41,9 @@ extension MapPage {
         selectedName = map.entries[selected]?.name ?? selected
         blast = radius.filter { $0.key != selected }.sorted { ($0.value.distance, $0.key) < ($1.value.distance, $1.key) }.map {
             Reached(
-                name: map.entries[$0.key]?.name ?? $0.key, distance: $0.value.distance, path: $0.value.path.joined(separator: " → "),
+                name: map.entries[$0.key]?.name ?? $0.key, distance: Plural.count($0.value.distance, "hop"), path: $0.value.path.joined(separator: " → "),
                 isComponent: map.entries[$0.key]?.isComponent ?? false)
         }
-        blastCount = MonitorText.count(map.downstreamComponents(of: selected).count, "component")
+        blastCount = Plural.count(map.downstreamComponents(of: selected).count, "component")
     }
 }
