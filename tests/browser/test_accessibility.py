@@ -81,6 +81,13 @@ def audit(page, path, label):
             nodes = "; ".join(f"{' '.join(n['target'])}: {n.get('failureSummary', '').splitlines()[-1:]}"
                               for n in violation["nodes"][:5])
             problems.append(f"{path} at {name}: {violation['id']} ({violation['impact']}) {violation['help']} -> {nodes}")
+        if width >= 1280:  # the sections sit on one row, none hidden past the edge
+            nav = page.d.execute_script(
+                "const nav = document.querySelector('nav[aria-label=Main]'); if (!nav) return null; const row = nav.querySelector('.wrap') || nav;"
+                "return {tops: new Set(Array.from(row.querySelectorAll('a')).map(a => a.getBoundingClientRect().top)).size,"
+                "        overflow: row.scrollWidth - row.clientWidth};")
+            if nav and (nav["tops"] != 1 or nav["overflow"] > 0):
+                problems.append(f"{path} at {name}: the navigation wraps or overflows ({nav})")
         # The whole page in one picture (up to 4000 px tall), then the viewport as it was.
         full = min(4000, page.d.execute_script("return document.documentElement.scrollHeight"))
         view(page, width, max(height, full), scheme)
