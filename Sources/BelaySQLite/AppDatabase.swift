@@ -379,6 +379,14 @@ public struct AppDatabase: Sendable {
             try db.alter(table: "component") { t in t.add(column: "automaticIncidentsPublic", .boolean).notNull().defaults(to: false) }
             // A check the egress policy refused: a configuration problem to show, not an outage.
             try db.alter(table: "monitor") { t in t.add(column: "configurationProblem", .text) }
+            // The first defaults promised paging, which Belay does not do; a definition nobody edited gets the new words.
+            for definition in SeverityDefinition.defaults {
+                let old = definition.definition.replacingOccurrences(of: "All hands, any hour.", with: "All hands; page now, any hour.")
+                    .replacingOccurrences(of: "Someone responds now, at any hour.", with: "Page the on-call responder now.")
+                try db.execute(
+                    sql: "UPDATE severity_level SET definition = ? WHERE level = ? AND definition = ?",
+                    arguments: [definition.definition, definition.level.rawValue, old])
+            }
         }
         return migrator
     }

@@ -46,6 +46,25 @@ import Testing
         #expect(try await database.timeline(incidentID: 1).count == 5)
     }
 
+    /// The first default severity words promised paging; an upgrade rewords the ones nobody edited and keeps the rest.
+    @Test func severityWordsThatPromisedPagingAreRewordedUnlessATeamWroteItsOwn() async throws {
+        let queue = try DatabaseQueue()
+        try AppDatabase.migrator.migrate(queue, upTo: "v8-outbox")
+        try await queue.write { db in
+            try db.execute(sql: """
+                UPDATE severity_level SET definition = 'A core feature is broken or badly degraded for many customers, with no workaround. Page the on-call responder now.'
+                WHERE level = 'sev2'
+                """)
+            try db.execute(sql: "UPDATE severity_level SET definition = 'Ours: page Kim. All hands; page now, any hour.' WHERE level = 'sev1'")
+        }
+        let database = AppDatabase(queue)
+        try database.migrate()
+        let words = Dictionary(uniqueKeysWithValues: try await database.severityDefinitions().map { ($0.level, $0.definition) })
+        #expect(words[.sev2] == SeverityDefinition.defaults[1].definition)
+        #expect(words[.sev2]?.contains("Page") == false)
+        #expect(words[.sev1] == "Ours: page Kim. All hands; page now, any hour.")
+    }
+
     @Test func aDatabaseFromANewerBelayIsRefused() throws {
         let queue = try DatabaseQueue()
         try AppDatabase.migrator.migrate(queue)

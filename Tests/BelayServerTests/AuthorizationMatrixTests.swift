@@ -30,6 +30,7 @@ import Testing
         "GET /api/v2/incidents.json": .everyone, "GET /api/v2/incidents/unresolved.json": .everyone,
         "GET /api/v2/scheduled-maintenances.json": .everyone, "GET /api/v2/scheduled-maintenances/upcoming.json": .everyone,
         "GET /api/v2/scheduled-maintenances/active.json": .everyone, "GET /assets/app.js": .everyone, "GET /assets/belay.css": .everyone,
+        "GET /assets/local-time.js": .everyone, "GET /assets/favicon.svg": .everyone,
         "GET /incidents/{id}": .everyone, "GET /history": .everyone,
         "GET /api/v1/openapi.json": .everyone, "GET /api/v1/health": .everyone,
         // Secrets in the request.

@@ -36,11 +36,11 @@ public struct SeverityDefinition: Codable, Sendable, Equatable {
     public static let defaults: [SeverityDefinition] = [
         SeverityDefinition(
             level: .sev1, name: "Critical",
-            definition: "A core service is down or losing data for many customers, or a security breach is under way. All hands; page now, any hour.",
+            definition: "A core service is down or losing data for many customers, or a security breach is under way. All hands, any hour.",
             urgency: .high),
         SeverityDefinition(
             level: .sev2, name: "Major",
-            definition: "A core feature is broken or badly degraded for many customers, with no workaround. Page the on-call responder now.",
+            definition: "A core feature is broken or badly degraded for many customers, with no workaround. Someone responds now, at any hour.",
             urgency: .high),
         SeverityDefinition(
             level: .sev3, name: "Minor",

@@ -205,6 +205,9 @@ public final class MonitorScheduler: Service, Sendable {
         let monitors: [Monitor]
         do {
             monitors = try await store.scheduledMonitors()
+        } catch is CancellationError {
+            // Shutting down (a port in use ends the server before it starts): nothing to report.
+            return
         } catch {
             logger.error("could not load monitors", metadata: ["error": "\(error)"])
             state.withLock { $0.needsReload = true }

@@ -17,6 +17,7 @@ struct MonitorPage: AppPage {
     var timeout: Int
     var thresholds: String
     var component: String
+    var hasComponent: Bool
     var severity: String
     var isPaused: Bool
     var isHeartbeat: Bool
@@ -59,7 +60,7 @@ extension MonitorPage {
             status: monitor.state.status.rawValue, statusClass: MonitorText.statusClass(monitor.state.status), since: UTCTime.when(monitor.state.since),
             message: monitor.state.lastMessage ?? "not checked yet", interval: monitor.intervalSeconds, timeout: monitor.timeoutSeconds,
             thresholds: MonitorText.thresholds(monitor),
-            component: monitor.component ?? "none", severity: monitor.severity.rawValue, isPaused: monitor.isPaused,
+            component: monitor.component ?? "none", hasComponent: monitor.component != nil, severity: monitor.severity.rawValue, isPaused: monitor.isPaused,
             isHeartbeat: monitor.kind == .heartbeat, configurationProblem: monitor.state.configurationProblem,
             publicNote: MonitorPublicity.note(component: component), heartbeatURL: heartbeatURL.flatMap { $0.isEmpty ? nil : $0 }, uptime24h: uptime(hours),
             uptime7d: uptime(days.filter { $0.bucket > today - 7 * 86400 }), uptime30d: uptime(days.filter { $0.bucket > today - 30 * 86400 }),
