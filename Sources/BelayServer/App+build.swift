@@ -13,6 +13,8 @@ import Logging
 public struct BelayApp {
     public let router: Router<AppRequestContext>
     public let statusPage: StatusPagePublisher
+    /// The copy of the public snapshot on disk, when `--status-mirror` asks for one.
+    public let statusMirror: StatusMirror?
     public let scheduler: MonitorScheduler
     let boundPort: BoundPort
     public let timedJobs: any Service
@@ -33,8 +35,9 @@ public struct BelayApp {
     ) async throws -> BelayApp {
         let builder = try await StatusPageBuilder.load(configuration: configuration)
         let box = SnapshotBox()
+        let mirror = StatusMirror.make(configuration: configuration, clock: clock, logger: logger)
         let publisher = StatusPagePublisher(
-            store: store, clock: clock, builder: builder, configuration: configuration, box: box, logger: logger)
+            store: store, clock: clock, builder: builder, configuration: configuration, box: box, mirror: mirror, logger: logger)
         // The first snapshot exists before the server listens, so nobody is ever told "try again".
         try await publisher.rebuild()
 
@@ -85,6 +88,7 @@ public struct BelayApp {
         let changes = ChangesController(store: store, clock: clock, settings: SuspectRanking.Settings(timeZone: configuration.team.timeZone))
         changes.addRoutes(to: api)
         changes.addWebhookRoutes(to: router)
+        StatusMirrorController(health: mirror?.health).addRoutes(to: api)
 
         let renderer = try await WebRenderer.load(assets: AppAssets(cssHref: builder.stylesheetHref, jsHref: builder.scriptHref))
         let web = router.group("app")
@@ -96,14 +100,16 @@ public struct BelayApp {
             hasher: PasswordHasher(cost: configuration.sessions.passwordCost)).addRoutes(to: web)
         let linkOrigin = LinkOrigin(
             publicURL: configuration.http.publicURL, baseURL: configuration.baseURL, listenHost: configuration.http.host, boundPort: boundPort)
-        AppController(store: store, clock: clock, configuration: configuration, renderer: renderer, linkOrigin: linkOrigin).addRoutes(to: web)
+        AppController(
+            store: store, clock: clock, configuration: configuration, renderer: renderer, linkOrigin: linkOrigin, statusMirror: mirror?.health
+        ).addRoutes(to: web)
         WarRoomController(store: store, clock: clock, renderer: renderer, configuration: configuration, timeZone: configuration.team.timeZone).addRoutes(to: web)
         MapWebController(store: store, clock: clock, renderer: renderer).addRoutes(to: web)
         DetectWebController(store: store, clock: clock, configuration: configuration, renderer: renderer, scheduler: scheduler, targetCheck: targetCheck).addRoutes(to: web)
         NotificationsWebController(store: store, clock: clock, dispatcher: dispatcher, configuration: configuration, renderer: renderer).addRoutes(to: web)
 
         return BelayApp(
-            router: router, statusPage: publisher, scheduler: scheduler, boundPort: boundPort,
+            router: router, statusPage: publisher, statusMirror: mirror, scheduler: scheduler, boundPort: boundPort,
             timedJobs: TimedJobs(
                 store: store, clock: clock, policy: configuration.detect.signalPolicy, eventRetention: configuration.retention.events, logger: logger),
             ingest: ingest, dispatcher: dispatcher, storeServices: storeServices, configuration: configuration)
@@ -121,7 +127,7 @@ public struct BelayApp {
             configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "Belay"),
             // Services stop in reverse order after the server has finished its requests; the ingest queue
             // is first here, so it is the last to stop and commits every delivery a request accepted.
-            services: storeServices + [ingest, dispatcher, statusPage, scheduler, timedJobs],
+            services: storeServices + [ingest, dispatcher, statusPage] + (statusMirror.map { [$0] } ?? []) + [scheduler, timedJobs],
             onServerRunning: { [boundPort] channel in
                 let port = channel.localAddress?.port ?? 0
                 boundPort.set(port)

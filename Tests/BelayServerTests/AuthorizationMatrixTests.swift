@@ -71,7 +71,7 @@ import Testing
         "PATCH /api/v1/channels/{id}": .role(.admin), "DELETE /api/v1/channels/{id}": .role(.admin),
         "POST /api/v1/channels/{id}/test": .role(.admin), "POST /api/v1/channels/{id}/rotate-secret": .role(.admin),
         "GET /api/v1/deliveries": .role(.admin), "GET /api/v1/deliveries/{id}": .role(.admin), "POST /api/v1/deliveries/{id}/resend": .role(.admin),
-        "GET /api/v1/notifications/health": .role(.viewer),
+        "GET /api/v1/notifications/health": .role(.viewer), "GET /api/v1/status-mirror": .role(.admin),
         "GET /api/v1/subscribers": .role(.admin), "POST /api/v1/subscribers": .role(.admin), "DELETE /api/v1/subscribers/{id}": .role(.admin),
         "GET /api/v1/subscribers/export": .role(.admin), "POST /api/v1/subscribers/import": .role(.admin),
         "POST /api/v1/subscribers/bounces": .role(.admin),

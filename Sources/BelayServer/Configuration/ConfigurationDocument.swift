@@ -28,6 +28,9 @@ public struct ConfigurationDocument: Encodable, Sendable {
         var logo: String?
         var accent: String?
         var refreshIntervalSeconds: Double
+        var mirrorDirectory: String?
+        var mirrorCommand: String?
+        var mirrorCommandTimeoutSeconds: Double
     }
 
     struct Sessions: Encodable {
@@ -102,7 +105,9 @@ public struct ConfigurationDocument: Encodable, Sendable {
         data = DataSection(directory: c.data.directory, synchronous: c.data.synchronous)
         statusPage = StatusPage(
             pageName: c.statusPage.pageName, historyDays: c.statusPage.historyDays, logo: c.statusPage.logo?.summary,
-            accent: c.statusPage.accent?.description, refreshIntervalSeconds: seconds(c.statusPage.refreshInterval))
+            accent: c.statusPage.accent?.description, refreshIntervalSeconds: seconds(c.statusPage.refreshInterval),
+            mirrorDirectory: c.statusPage.mirrorDirectory, mirrorCommand: c.statusPage.mirrorCommand,
+            mirrorCommandTimeoutSeconds: seconds(c.statusPage.mirrorCommandTimeout))
         sessions = Sessions(
             idleTimeoutSeconds: c.sessions.idleTimeout, absoluteTimeoutSeconds: c.sessions.absoluteTimeout, passwordCost: Int(c.sessions.passwordCost),
             signInAttempts: c.sessions.signInAttempts, signInWindowSeconds: c.sessions.signInWindow)

@@ -70,6 +70,15 @@ public enum ConfigurationLoader {
             }
             c.statusPage.accent = accent
         },
+        Setting("status-mirror") { value, c in
+            // Absolute, so the command sees the same directory whatever its working directory.
+            c.statusPage.mirrorDirectory = URL(fileURLWithPath: value).standardizedFileURL.path
+        },
+        Setting("status-mirror-command") { value, c in
+            guard !value.contains("\u{0}") else { throw Invalid(description: "must not contain a NUL byte") }
+            c.statusPage.mirrorCommand = value
+        },
+        Setting("status-mirror-timeout") { value, c in c.statusPage.mirrorCommandTimeout = .seconds(try duration(value, minimum: 1)) },
         Setting("log-level") { value, c in
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
             guard levels.contains(value) else { throw Invalid(description: "unknown log level '\(value)' (use \(levels.joined(separator: ", ")))") }

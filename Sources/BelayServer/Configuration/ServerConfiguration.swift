@@ -65,6 +65,13 @@ public struct ServerConfiguration: Sendable {
         /// How often the page checks whether time alone has changed it (a maintenance window starting or
         /// ending, a new day); it rebuilds only then, or every five minutes at the least.
         public var refreshInterval: Duration = .seconds(5)
+        /// A directory the public snapshot is copied into after every rebuild (`--status-mirror`), for a
+        /// static server or a sync to keep the page up while Belay is down; nil: no copy.
+        public var mirrorDirectory: String?
+        /// Run through /bin/sh -c after each copy that changed a file (`--status-mirror-command`).
+        public var mirrorCommand: String?
+        /// The command is killed (its whole process group) after this long.
+        public var mirrorCommandTimeout: Duration = .seconds(60)
 
         public init() {}
     }

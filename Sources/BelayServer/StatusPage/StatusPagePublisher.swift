@@ -12,6 +12,8 @@ public actor StatusPagePublisher: Service {
     let builder: StatusPageBuilder
     let configuration: ServerConfiguration
     public nonisolated let box: SnapshotBox
+    /// Gets each new snapshot to copy to disk (`--status-mirror`); it returns at once.
+    let mirror: StatusMirror?
     let logger: Logger
     /// When the current snapshot was built, and the moments after that at which a schedule changes what
     /// it shows (maintenance starting or ending); the timer rebuilds only when one has passed.
@@ -24,12 +26,13 @@ public actor StatusPagePublisher: Service {
     /// Even with nothing scheduled, rebuild this often so uptime figures for open incidents keep moving.
     static let maximumAge: TimeInterval = 300
 
-    init(store: any ComponentStore & IncidentStore & MaintenanceStore & DetectStore & EventStore, clock: any WallClock, builder: StatusPageBuilder, configuration: ServerConfiguration, box: SnapshotBox, logger: Logger) {
+    init(store: any ComponentStore & IncidentStore & MaintenanceStore & DetectStore & EventStore, clock: any WallClock, builder: StatusPageBuilder, configuration: ServerConfiguration, box: SnapshotBox, mirror: StatusMirror? = nil, logger: Logger) {
         self.store = store
         self.clock = clock
         self.builder = builder
         self.configuration = configuration
         self.box = box
+        self.mirror = mirror
         self.logger = logger
     }
 
@@ -60,6 +63,7 @@ public actor StatusPagePublisher: Service {
             Self.renderQueue.async { continuation.resume(with: Result { try builder.build(data) }) }
         }
         box.replace(with: snapshot)
+        mirror?.offer(snapshot)
         builtAt = now
         boundaries = maintenances.flatMap { [$0.scheduledStart, $0.scheduledEnd] }.filter { $0 > now }
         logger.debug(

@@ -10,6 +10,8 @@ struct AppController {
     let configuration: ServerConfiguration
     let renderer: WebRenderer
     let linkOrigin: LinkOrigin
+    /// What the status page mirror last did; nil without `--status-mirror`.
+    var statusMirror: StatusMirrorHealth? = nil
 
     func addRoutes(to app: RouterGroup<AppRequestContext>) {
         app.get("", use: home)
@@ -52,6 +54,8 @@ struct AppController {
             recent: recent, now: now)
         page.notificationProblems = try await notificationProblems()
         page.hasNotificationProblems = !page.notificationProblems.isEmpty
+        page.statusMirrorProblems = statusMirror?.current.problems ?? []
+        page.hasStatusMirrorProblems = !page.statusMirrorProblems.isEmpty
         return try renderer.page(page)
     }
 

@@ -77,6 +77,15 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Accent colour of the status page, '#RRGGBB' or '#RGB' (env BELAY_PAGE_ACCENT).")
     var pageAccent: String?
 
+    @Option(name: .long, help: "Directory the public status page is copied into after every rebuild, for a static server (env BELAY_STATUS_MIRROR).")
+    var statusMirror: String?
+
+    @Option(name: .long, help: "Run through /bin/sh -c after each copy that changed a file, e.g. an rsync (env BELAY_STATUS_MIRROR_COMMAND).")
+    var statusMirrorCommand: String?
+
+    @Option(name: .long, help: "Kill the mirror command after this long, e.g. 60s (env BELAY_STATUS_MIRROR_TIMEOUT; default 60s).")
+    var statusMirrorTimeout: String?
+
     @Option(name: .long, help: "Public address of the status page, used in feeds and JSON links (env BELAY_PUBLIC_URL).")
     var publicURL: String?
 
@@ -181,6 +190,7 @@ struct Serve: AsyncParsableCommand {
             ("certificate-dir", certificateDir), ("max-alerts-per-delivery", maxAlertsPerDelivery.map(String.init)),
             ("smtp-url", smtpURL), ("smtp-security", smtpSecurity), ("smtp-user", smtpUser), ("smtp-from", smtpFrom), ("smtp-ca", smtpCA),
             ("smtp-allow", smtpAllow), ("subscriber-damping", subscriberDamping),
+            ("status-mirror", statusMirror), ("status-mirror-command", statusMirrorCommand), ("status-mirror-timeout", statusMirrorTimeout),
         ]
         for case let (name, value?) in strings { flags[name] = value }
         if egressDenyPrivate { flags["egress-deny-private"] = "1" }

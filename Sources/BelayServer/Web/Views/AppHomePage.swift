@@ -16,6 +16,9 @@ struct AppHomePage: AppPage {
     /// Why people may not be hearing about incidents: failing channels, dead letters, no public URL.
     var notificationProblems: [String] = []
     var hasNotificationProblems = false
+    /// Why the copy of the status page on disk (`--status-mirror`) may be stale: a write or its command failed.
+    var statusMirrorProblems: [String] = []
+    var hasStatusMirrorProblems = false
 
     struct OpenIncident {
         var id: String
