@@ -63,10 +63,13 @@ class BelayProcess:
         self.starts += 1
         self.log_path = os.path.join(self.log_dir, f"serve-{self.starts}.stderr")
         log = open(self.log_path, "w")
+        # stdout carries the first-run setup link (see setup_code()).
+        out = open(self.log_path[:-len(".stderr")] + ".stdout", "w")
         self.process = subprocess.Popen(
             [self.binary, "serve", "--port", "0", "--data", self.data, "--public-url", "https://status.example.com", *self.args],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+            stdin=subprocess.DEVNULL, stdout=out, stderr=log, start_new_session=True)
         log.close()
+        out.close()
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             match = re.search(r"listening on 127\.0\.0\.1:(\d+)", self.log())
@@ -105,6 +108,19 @@ class BelayProcess:
 
     def log(self):
         return open(self.log_path, errors="replace").read() if self.log_path else ""
+
+    def setup_code(self):
+        """The one-time code of the setup link this start printed (only while Belay has no users)."""
+        deadline = time.monotonic() + 10
+        while True:
+            # Printed once the listener is bound, which may be a moment after Hummingbird logs it.
+            text = open(self.log_path[:-len(".stderr")] + ".stdout", errors="replace").read()
+            match = re.search(r"/app/setup\?code=([^\s]+)", text)
+            if match or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert match, f"no setup link on belay's stdout:\n{text[-2000:]}"
+        return match.group(1)
 
     def all_logs(self):
         out = []
