@@ -20,7 +20,7 @@ import requests
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 MIME_TYPES = "/etc/nginx/mime.types"
 
-NGINX_CONF = """daemon off;
+NGINX_CONF = r"""daemon off;
 worker_processes 1;
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
@@ -40,6 +40,7 @@ http {{
         index index.html;
         gzip_static on;
         location / {{ try_files $uri $uri.html $uri/ =404; }}
+        location ~ /\.belay- {{ deny all; }}
         error_page 404 /404.html;
     }}
 }}
@@ -91,7 +92,7 @@ def nginx_factory(scratch):
     started = []
 
     def start(root):
-        assert os.path.exists(NGINX), f"nginx is not installed: run tests/resilience/install.sh"
+        assert os.path.exists(NGINX), "nginx is not installed: run tests/resilience/install.sh"
         prefix = os.path.join(scratch, f"nginx-{len(started)}")
         os.makedirs(prefix)
         port = free_port()
@@ -184,6 +185,7 @@ def test_nginx_keeps_serving_belays_bytes_after_belay_is_killed(belay_factory, s
     # The pages Belay compresses reach nginx's clients compressed too, with the very same bytes.
     assert served[("/", True)][:2] == b"\x1f\x8b" and served[("/api/v2/summary.json", True)][:2] == b"\x1f\x8b"
     assert fetch(nginx, "/incidents/no-such-incident", False)[0] == 404
+    assert fetch(nginx, "/.belay-mirror-manifest.json", False)[0] == 403
 
     server.kill()
     with pytest.raises(OSError):
