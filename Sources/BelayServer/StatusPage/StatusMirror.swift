@@ -62,7 +62,11 @@ public final class StatusMirror: Service, Sendable {
                 }
                 if let command = self.command {
                     group.addTask {
-                        for await _ in self.commandRequests { await self.runCommand(command) }
+                        for await _ in self.commandRequests {
+                            // A request still buffered at shutdown starts nothing.
+                            if Task.isCancelled { break }
+                            await self.runCommand(command)
+                        }
                     }
                 }
                 await group.waitForAll()
@@ -148,6 +152,12 @@ public final class StatusMirror: Service, Sendable {
         health.commandStarted()
         let clock = self.clock
         let run = await command.run(now: { clock.now })
+        if Task.isCancelled {
+            // Killed because Belay is stopping: not the command's failure.
+            health.commandStopped()
+            logger.notice("status mirror command stopped with Belay", metadata: ["outcome": "\(run.outcome.rawValue)"])
+            return
+        }
         let previous = health.recordCommand(run)
         if run.outcome == .succeeded {
             if previous != nil { logger.notice("status mirror command succeeded again") }
@@ -229,6 +239,8 @@ public final class StatusMirrorHealth: Sendable {
     }
 
     func commandStarted() { state.withLock { $0.commandRunning = true } }
+
+    func commandStopped() { state.withLock { $0.commandRunning = false } }
 
     /// Returns the failure recorded before.
     func recordCommand(_ run: MirrorCommandRun) -> MirrorCommandRun? {
