@@ -147,6 +147,22 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("incidents/2.html").path))
     }
 
+    @Test func tempFilesACrashLeftBesideTheMirrorsFilesAreRemovedAndNoOthers() throws {
+        let root = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let mirror = MirrorDirectory(root: root.path)
+        let files = StatusMirror.files(of: Self.snapshot(["/": Self.page("home"), "/incidents/1": Self.page("one")])).files
+        _ = try mirror.sync(files)
+        let leftovers = [".index.html.belay-tmp-123", "incidents/.1.html.gz.belay-tmp-9", ".\(MirrorDirectory.manifestName).belay-tmp-42"]
+        let others = [".robots.txt.belay-tmp-1", "incidents/.1.html.belay-tmp-x", ".index.html.belay-tmp-"]
+        for name in leftovers + others { try Data("half".utf8).write(to: root.appendingPathComponent(name)) }
+        _ = try mirror.sync(files)
+        for name in leftovers + others { #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent(name).path), "only once asked") }
+        _ = try mirror.sync(files, removeLeftovers: true)
+        for name in leftovers { #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent(name).path), "\(name)") }
+        for name in others { #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent(name).path), "\(name)") }
+    }
+
     @Test(arguments: [
         "/incidents/../../x", "/../x", "/incidents/..", "/a/./b", "/a//b", "//etc/passwd", "/.hidden", "/incidents/.belay-mirror-manifest.json",
         "/incidents/%2e%2e/x", "/a\\b", "/a\u{0}b", "/incidents/42/", "relative", "/page.gz", "/incidents/é", "/a b", "/" + String(repeating: "a", count: 300),

@@ -30,13 +30,15 @@ struct MirrorDirectory: Sendable {
         var files: [String]
     }
 
-    /// Makes `files` (relative path to bytes) the mirror's content.
-    func sync(_ files: [String: [UInt8]]) throws -> Outcome {
+    /// Makes `files` (relative path to bytes) the mirror's content. `removeLeftovers` also removes the
+    /// temp files a write cut short by a crash left beside files the mirror wrote (once per start is enough).
+    func sync(_ files: [String: [UInt8]], removeLeftovers: Bool = false) throws -> Outcome {
         var info = stat()
         guard stat(root, &info) == 0 else { throw Unusable(description: "the status mirror directory \(root) cannot be used: \(Self.reason(errno))") }
         guard info.st_mode & S_IFMT == S_IFDIR else { throw Unusable(description: "the status mirror \(root) is not a directory") }
 
         let previous = readManifest()
+        if removeLeftovers { self.removeLeftovers(of: previous.union([Self.manifestName])) }
         let wanted = Set(files.keys)
         // Listed before they are written: a crash between the two leaves a file the next pass knows it owns.
         let listed = previous.union(wanted)
@@ -172,6 +174,27 @@ struct MirrorDirectory: Sendable {
             throw Unusable(description: "cannot remove \(path(relative)): \(Self.reason(errno))")
         }
         return true
+    }
+
+    /// Removes `.NAME.belay-tmp-N` beside each listed file NAME: only the mirror makes such names.
+    private func removeLeftovers(of listed: Set<String>) {
+        var names: [String: Set<String>] = [:]
+        for relative in listed where relative == Self.manifestName || MirrorPath.isSafe(relative) {
+            let name = relative.split(separator: "/").last.map(String.init) ?? relative
+            names[Self.parent(relative), default: []].insert(name)
+        }
+        for (directory, files) in names {
+            // Checked like a file's parents ("x" stands for a file in it): never a link out of the root.
+            guard (try? prepareDirectories(for: directory.isEmpty ? "x" : directory + "/x", create: false)) == true,
+                  let entries = try? FileManager.default.contentsOfDirectory(atPath: path(directory))
+            else { continue }
+            for entry in entries where entry.hasPrefix(".") && entry.contains(".belay-tmp-") {
+                guard let range = entry.range(of: ".belay-tmp-"), files.contains(String(entry[entry.index(after: entry.startIndex)..<range.lowerBound])),
+                      !entry[range.upperBound...].isEmpty, entry[range.upperBound...].allSatisfy(\.isNumber)
+                else { continue }
+                unlink(path(directory.isEmpty ? entry : directory + "/" + entry))
+            }
+        }
     }
 
     /// Flushes renames and removals in a directory to disk; best effort (some file systems refuse it).

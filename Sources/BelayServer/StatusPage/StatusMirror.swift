@@ -24,6 +24,8 @@ public final class StatusMirror: Service, Sendable {
     private let commandInput: AsyncStream<Void>.Continuation
     /// The rejected keys last logged, so a bad key is reported once, not on every rebuild.
     private let reportedRejections = Mutex<[String]>([])
+    /// Whether a copy has run since the start (the first one also clears what a crash left behind).
+    private let hasCopied = Atomic<Bool>(false)
 
     /// File writes block: they run on this queue, never on an event loop (which runs Swift concurrency here).
     private static let writeQueue = DispatchQueue(label: "belay.status-mirror.write", qos: .utility)
@@ -101,10 +103,11 @@ public final class StatusMirror: Service, Sendable {
         // An empty snapshot is a publisher that has not built yet, never a page with nothing on it.
         guard !snapshot.pages.isEmpty else { return }
         let directory = self.directory
+        let isFirst = !hasCopied.exchange(true, ordering: .relaxed)
         let (result, rejected) = await withCheckedContinuation { continuation in
             Self.writeQueue.async {
                 let (files, rejected) = Self.files(of: snapshot)
-                continuation.resume(returning: (Result { try directory.sync(files) }, rejected))
+                continuation.resume(returning: (Result { try directory.sync(files, removeLeftovers: isFirst) }, rejected))
             }
         }
         reportRejected(rejected)
