@@ -388,6 +388,7 @@ public struct AppDatabase: Sendable {
                     arguments: [definition.definition, definition.level.rawValue, old])
             }
         }
+        migrator.registerMigration("v10-sign-in-throttle") { db in try Self.createSignInFailures(db) }
         return migrator
     }
 

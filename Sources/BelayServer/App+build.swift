@@ -94,7 +94,7 @@ public struct BelayApp {
         let web = router.group("app")
             .add(middleware: WebErrorMiddleware(renderer: renderer))
             .add(middleware: WebAuthenticator(store: store, clock: clock, configuration: configuration))
-        let throttle = SignInThrottle(limit: configuration.sessions.signInAttempts, window: configuration.sessions.signInWindow)
+        let throttle = SignInThrottle(store: store, limit: configuration.sessions.signInAttempts, window: configuration.sessions.signInWindow)
         AccountController(
             store: store, clock: clock, configuration: configuration, renderer: renderer, throttle: throttle,
             hasher: PasswordHasher(cost: configuration.sessions.passwordCost)).addRoutes(to: web)

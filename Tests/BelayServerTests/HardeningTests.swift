@@ -1,4 +1,5 @@
 import BelayCore
+import BelaySQLite
 @testable import BelayServer
 import BelayTestSupport
 import Foundation
@@ -255,35 +256,35 @@ import Testing
 }
 
 @Suite struct SignInThrottleTests {
-    @Test func concurrentAttemptsGetNoMoreChecksThanTheLimit() async {
-        let throttle = SignInThrottle(limit: 10, window: 900)
+    @Test func concurrentAttemptsGetNoMoreChecksThanTheLimit() async throws {
+        let throttle = SignInThrottle(store: try AppDatabase.inMemory(), limit: 10, window: 900)
         let now = Date()
         let admitted = await withTaskGroup(of: Bool.self) { group in
-            for _ in 0..<40 { group.addTask { await throttle.admit(account: "dana@example.com", client: "203.0.113.7", now: now) != nil } }
+            for _ in 0..<40 { group.addTask { (try? await throttle.admit(account: "dana@example.com", client: "203.0.113.7", now: now)) != nil } }
             return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
         }
         #expect(admitted == 10)
     }
 
-    @Test func aGuesserElsewhereCannotLockTheOwnerOut() async {
-        let throttle = SignInThrottle(limit: 10, window: 900)
+    @Test func aGuesserElsewhereCannotLockTheOwnerOut() async throws {
+        let throttle = SignInThrottle(store: try AppDatabase.inMemory(), limit: 10, window: 900)
         let now = Date()
-        for _ in 0..<10 { _ = await throttle.admit(account: "dana@example.com", client: "203.0.113.7", now: now) }
-        #expect(await throttle.admit(account: "dana@example.com", client: "203.0.113.7", now: now) == nil)
-        let owner = await throttle.admit(account: "dana@example.com", client: "198.51.100.2", now: now)
+        for _ in 0..<10 { _ = try await throttle.admit(account: "dana@example.com", client: "203.0.113.7", now: now) }
+        #expect(try await throttle.admit(account: "dana@example.com", client: "203.0.113.7", now: now) == nil)
+        let owner = try await throttle.admit(account: "dana@example.com", client: "198.51.100.2", now: now)
         #expect(owner != nil)
         // A success gives its slot back and forgets the pair's failures.
-        if let owner { await throttle.succeeded(owner) }
-        for _ in 0..<10 { #expect(await throttle.admit(account: "dana@example.com", client: "198.51.100.2", now: now) != nil) }
+        if let owner { try await throttle.succeeded(owner) }
+        for _ in 0..<10 { #expect(try await throttle.admit(account: "dana@example.com", client: "198.51.100.2", now: now) != nil) }
         // Fifteen minutes later the guesser may try again.
-        #expect(await throttle.admit(account: "dana@example.com", client: "203.0.113.7", now: now.addingTimeInterval(901)) != nil)
+        #expect(try await throttle.admit(account: "dana@example.com", client: "203.0.113.7", now: now.addingTimeInterval(901)) != nil)
     }
 
-    @Test func oneClientSprayingManyAccountsIsLimitedToo() async {
-        let throttle = SignInThrottle(limit: 10, window: 900, clientLimit: 20)
+    @Test func oneClientSprayingManyAccountsIsLimitedToo() async throws {
+        let throttle = SignInThrottle(store: try AppDatabase.inMemory(), limit: 10, window: 900, clientLimit: 20)
         let now = Date()
         var admitted = 0
-        for index in 0..<100 where await throttle.admit(account: "user\(index)@example.com", client: "203.0.113.7", now: now) != nil { admitted += 1 }
+        for index in 0..<100 where try await throttle.admit(account: "user\(index)@example.com", client: "203.0.113.7", now: now) != nil { admitted += 1 }
         #expect(admitted == 20)
     }
 

@@ -25,4 +25,16 @@ public protocol AccountStore: Sendable {
     func deleteInvitations(userID: Int64?) async throws
     /// Creates the first admin from the setup code, in one transaction, only if there is still no user.
     func claimSetup(tokenHash: String, admin: User, now: Date) async throws -> User
+
+    // Failed sign-ins live in the store so every replica counts the same ones; `SignInLimit` decides.
+    /// In one transaction: forgets every failure before `since`, counts those since under each of `keys`, and
+    /// when `allow` accepts the counts (in the order of `keys`) records one failure under each key, all
+    /// tagged `attempt`. Returns whether it recorded them. Rows under a key never outnumber what `allow`
+    /// admits, so the table is bounded by the rule's limits per key.
+    func recordSignInFailure(
+        attempt: String, keys: [String], at: Date, since: Date, if allow: @escaping @Sendable ([Int]) -> Bool) async throws -> Bool
+    /// The failures recorded under `key` at or after `since`.
+    func signInFailures(key: String, since: Date) async throws -> Int
+    /// Forgets the failures tagged `attempt` (it succeeded) and every failure under `key`.
+    func clearSignInFailures(attempt: String, key: String) async throws
 }

@@ -111,14 +111,14 @@ struct AccountController {
         let email = User.normalizedEmail(form["email"] ?? "")
         let now = clock.now
         var page = SignInPage(chrome: AppChrome(context, title: "Sign in"), email: email, next: form["next"] ?? "/app")
-        guard let attempt = await throttle.admit(account: email, client: SignInThrottle.clientKey(context.clientAddress), now: now) else {
+        guard let attempt = try await throttle.admit(account: email, client: SignInThrottle.clientKey(context.clientAddress), now: now) else {
             page.chrome.error = "Too many failed sign-ins. Wait 15 minutes and try again."
             return try render(page, request, status: .tooManyRequests)
         }
         let user = try await store.user(email: email)
         let usable = user.flatMap { !$0.isDisabled && $0.hasPassword ? $0 : nil }
         if try await hasher.verify(form["password"] ?? "", hash: usable?.passwordHash), let usable {
-            await throttle.succeeded(attempt)
+            try await throttle.succeeded(attempt)
             throw try await signedIn(usable, next: form["next"] ?? "/app")
         }
         page.chrome.error = "That email and password do not match an active account."
@@ -190,13 +190,13 @@ struct AccountController {
         try context.requireCSRF(form)
         do {
             // A stolen session must not become a way to guess the password: the same throttle as signing in.
-            guard let attempt = await throttle.admit(account: user.email, client: SignInThrottle.clientKey(context.clientAddress), now: clock.now) else {
+            guard let attempt = try await throttle.admit(account: user.email, client: SignInThrottle.clientKey(context.clientAddress), now: clock.now) else {
                 throw APIError(status: .tooManyRequests, code: "throttled", message: "Too many wrong passwords. Wait 15 minutes and try again.")
             }
             guard try await hasher.verify(form["current"] ?? "", hash: user.passwordHash) else {
                 throw DomainError.invalid(field: "current password", message: "is not right")
             }
-            await throttle.succeeded(attempt)
+            try await throttle.succeeded(attempt)
             let password = form["password"] ?? ""
             try User.validatePassword(password)
             let hash = try await hasher.hash(password)
