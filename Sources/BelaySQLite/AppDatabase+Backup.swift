@@ -1,5 +1,12 @@
 import Foundation
 import GRDB
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Online backup of a live SQLite install and the checked, atomic restore of such a copy.
 extension AppDatabase {
@@ -59,6 +66,13 @@ extension AppDatabase {
         let partial = folder.appendingPathComponent(".\(destination.lastPathComponent).partial-\(getpid())")
         Self.removeDatabaseFiles(at: partial)
         do {
+            // The copy holds password, session and token hashes and subscribers' addresses: readable by its
+            // owner only, and made here (O_EXCL, no symlink followed) before SQLite opens it.
+            let descriptor = Self.createPrivately(partial.path)
+            guard descriptor >= 0 else {
+                throw BackupFailure(kind: .cannotWrite, description: "cannot create \(partial.path) (errno \(errno)); is another backup running?")
+            }
+            _ = close(descriptor)
             let copy = try DatabaseQueue(path: partial.path)
             try writer.backup(to: copy)
             let migrations = try copy.writeWithoutTransaction { db -> [String] in
@@ -257,5 +271,18 @@ extension AppDatabase {
     private static func describe(_ error: any Error) -> String {
         if let error = error as? DatabaseError { return error.message ?? "\(error.resultCode)" }
         return (error as NSError).localizedDescription
+    }
+}
+
+extension AppDatabase {
+    /// Creates `path` for its owner alone (0600), failing if anything, a symbolic link included, is there.
+    static func createPrivately(_ path: String) -> Int32 {
+        #if canImport(Glibc)
+        Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
+        #elseif canImport(Musl)
+        Musl.open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
+        #else
+        Darwin.open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
+        #endif
     }
 }

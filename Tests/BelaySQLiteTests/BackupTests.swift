@@ -30,6 +30,9 @@ import Testing
         let file = directory.deletingLastPathComponent().appendingPathComponent("backup-\(UUID().uuidString).sqlite")
         let summary = try AppDatabase.backup(directory: directory, to: file)
         let after = committed.load(ordering: .acquiring)
+        // It holds password and token hashes: its owner's alone.
+        let permissions = try FileManager.default.attributesOfItem(atPath: file.path)[.posixPermissions] as? Int
+        #expect(permissions.map { $0 & 0o777 } == 0o600)
         stop.store(true, ordering: .releasing)
         try await writes.value
         _ = server

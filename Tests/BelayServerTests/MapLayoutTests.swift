@@ -54,4 +54,18 @@ import Testing
         let cut = MapWebController.label("Assessment platform integrations (LTI and SCORM)")
         #expect(cut.count <= 24 && cut.hasSuffix("…"))
     }
+
+    /// A chain of 300 components each also on the root has ~45,000 bends: too many to order, so the map is
+    /// drawn in depth order at once, and every edge still has one bend per layer it crosses.
+    @Test func aMapTooLargeToOrderIsDrawnInDepthOrder() {
+        var nodes: [String: [String]] = ["n0": []]
+        for index in 1..<300 { nodes["n\(index)"] = index == 1 ? ["n0"] : ["n\(index - 1)", "n0"] }
+        let layout = MapLayout.make(nodes: nodes)
+        #expect(layout == MapLayout.byDepth(nodes: nodes))
+        #expect(layout.layers.joined().count > MapLayout.maxOrderedVertices)
+        let routes = layout.routes
+        let longest = layout.edges.firstIndex(of: .init(from: "n299", to: "n0")) ?? -1
+        #expect(routes.indices.contains(longest) && routes[longest].count == 300)
+    }
+
 }

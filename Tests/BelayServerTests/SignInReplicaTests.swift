@@ -35,4 +35,24 @@ import Testing
             }
         }
     }
+
+    /// No account has an address over 254 characters, so such an attempt is refused without being counted
+    /// or stored: twelve of them meet no 429, and the real account's own limit is untouched.
+    @Test func anAddressNoAccountCanHaveIsNeitherCountedNorStored() async throws {
+        let harness = try await Harness.make()
+        try await harness.run { client, _ in
+            _ = try await WebAppTests.setUp(client, harness)
+            var browser = Browser(client: client)
+            let csrf = try Browser.csrf(in: try await browser.get("/app/sign-in"))
+            let huge = String(repeating: "a", count: 100_000) + "@example.com"
+            for _ in 0..<12 {
+                let answer = try await browser.post("/app/sign-in", [("_csrf", csrf), ("email", huge), ("password", "x")])
+                #expect(answer.status == .unauthorized)
+                #expect(!String(buffer: answer.body).contains("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"))
+            }
+            let right = [("_csrf", csrf), ("email", "dana@example.com"), ("password", WebAppTests.password)]
+            #expect(try await browser.post("/app/sign-in", right).status == .seeOther)
+        }
+    }
+
 }

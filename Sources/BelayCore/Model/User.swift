@@ -29,6 +29,11 @@ public struct User: Codable, Sendable, Equatable {
     public var isDisabled: Bool { disabledAt != nil }
     public var hasPassword: Bool { !passwordHash.isEmpty }
 
+    /// The longest address an account may have, in characters (RFC 5321's path limit less the brackets).
+    public static let maxEmailLength = 254
+    /// The same bound in UTF-8 bytes, for refusing longer input before counting characters.
+    public static let maxEmailBytes = maxEmailLength * 4
+
     /// Emails are compared and stored lowercased.
     public static func normalizedEmail(_ email: String) -> String {
         email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
@@ -37,7 +42,7 @@ public struct User: Codable, Sendable, Equatable {
     public func validate() throws {
         try Validate.text(name, field: "name", max: 120)
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
-        guard email.count <= 254, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !email.contains(where: \.isWhitespace) else {
+        guard email.count <= Self.maxEmailLength, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !email.contains(where: \.isWhitespace) else {
             throw DomainError.invalid(field: "email", message: "must be an email address like dana@example.com")
         }
     }

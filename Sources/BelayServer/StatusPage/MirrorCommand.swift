@@ -35,7 +35,7 @@ struct MirrorCommand: Sendable {
     static let outputLimit = 16 * 1024
     /// Belay's own secrets stay out of the command's environment; everything else (AWS_*, SSH_AUTH_SOCK) is
     /// passed on, since that is how such commands are configured.
-    static let withheldVariables = ["BELAY_SMTP_PASSWORD", "BELAY_DATABASE_URL"]
+    static let withheldVariables = ["BELAY_SMTP_PASSWORD", "BELAY_DATABASE_URL", "BELAY_TOKEN"]
 
     func run(now: @escaping @Sendable () -> Date = { Date() }) async -> MirrorCommandRun {
         let startedAt = now()

@@ -189,7 +189,8 @@ struct MirrorDirectory: Sendable {
                   let entries = try? FileManager.default.contentsOfDirectory(atPath: path(directory))
             else { continue }
             for entry in entries where entry.hasPrefix(".") && entry.contains(".belay-tmp-") {
-                guard let range = entry.range(of: ".belay-tmp-"), files.contains(String(entry[entry.index(after: entry.startIndex)..<range.lowerBound])),
+                // ".belay-tmp-1" has nothing before the marker: no name to strip, and no range to build.
+                guard let range = entry.range(of: ".belay-tmp-"), range.lowerBound > entry.startIndex, files.contains(String(entry[entry.index(after: entry.startIndex)..<range.lowerBound])),
                       !entry[range.upperBound...].isEmpty, entry[range.upperBound...].allSatisfy(\.isNumber)
                 else { continue }
                 unlink(path(directory.isEmpty ? entry : directory + "/" + entry))

@@ -111,6 +111,13 @@ struct AccountController {
         let email = User.normalizedEmail(form["email"] ?? "")
         let now = clock.now
         var page = SignInPage(chrome: AppChrome(context, title: "Sign in"), email: email, next: form["next"] ?? "/app")
+        // No account has an address this long (User.validate), so nothing is counted or stored for it: an
+        // anonymous request must not write a megabyte key into the throttle's table.
+        guard email.utf8.count <= User.maxEmailBytes else {
+            page.email = ""
+            page.chrome.error = "That email and password do not match an active account."
+            return try render(page, request, status: .unauthorized)
+        }
         guard let attempt = try await throttle.admit(account: email, client: SignInThrottle.clientKey(context.clientAddress), now: now) else {
             page.chrome.error = "Too many failed sign-ins. Wait 15 minutes and try again."
             return try render(page, request, status: .tooManyRequests)

@@ -24,17 +24,22 @@ struct MapLayout: Equatable {
     /// The vertices each edge passes through, from its dependency (`to`, left) to its dependent (`from`).
     /// An edge inside one layer (only a cycle makes one) is a direct segment.
     func route(_ index: Int) -> [Vertex] {
-        let edge = edges[index]
-        let bends = layers.indices.flatMap { layer in layers[layer].filter { $0 == .bend(edge: index, layer: layer) } }
-        return [.node(edge.to)] + bends + [.node(edge.from)]
+        routes[index]
+    }
+
+    /// Every edge's route, from one pass over the layers (bends are met in layer order), so drawing and
+    /// counting stay linear in the vertices rather than searching all layers for each edge.
+    var routes: [[Vertex]] {
+        var bends = Array(repeating: [Vertex](), count: edges.count)
+        for layer in layers {
+            for vertex in layer { if case .bend(let edge, _) = vertex, bends.indices.contains(edge) { bends[edge].append(vertex) } }
+        }
+        return edges.indices.map { [.node(edges[$0].to)] + bends[$0] + [.node(edges[$0].from)] }
     }
 
     /// The segments between adjacent layers, each as (left vertex, right vertex).
     var segments: [(Vertex, Vertex)] {
-        edges.indices.flatMap { index -> [(Vertex, Vertex)] in
-            let path = route(index)
-            return zip(path, path.dropFirst()).map { ($0, $1) }
-        }
+        routes.flatMap { path in zip(path, path.dropFirst()).map { ($0, $1) } }
     }
 
     /// How many pairs of segments cross: two segments between the same pair of layers cross when their
@@ -79,6 +84,9 @@ struct MapLayout: Equatable {
     }
 
     /// `nodes` maps each slug to the slugs it depends on (unknown slugs are ignored).
+    /// Above this many vertices (nodes and bends) the sweeps are skipped; real maps have tens.
+    static let maxOrderedVertices = 600
+
     static func make(nodes: [String: [String]], sweeps: Int = 12) -> MapLayout {
         var layout = byDepth(nodes: nodes)
         var neighbours: [Vertex: [Vertex]] = [:]
@@ -86,6 +94,8 @@ struct MapLayout: Equatable {
             neighbours[left, default: []].append(right)
             neighbours[right, default: []].append(left)
         }
+        // Counting crossings is quadratic per gap: a map too large for that keeps the depth order, drawn at once.
+        guard layout.layers.joined().count <= maxOrderedVertices else { return layout }
         var best = layout
         var fewest = layout.crossings
         for sweep in 0..<sweeps where fewest > 0 {

@@ -56,11 +56,12 @@ struct MapWebController {
             svg += "<marker id=\"\(id)\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path class=\"\(cls)\" d=\"M0,0 L10,5 L0,10 z\"/></marker>"
         }
         svg += "</defs><g class=\"edges\" aria-hidden=\"true\">"
+        let routes = layout.routes
         for index in layout.edges.indices {
             let edge = layout.edges[index]
             // From the dependent's left side, through the bends, into the dependency's right side.
             var points: [(Int, Int)] = []
-            for vertex in layout.route(index).reversed() {
+            for vertex in routes[index].reversed() {
                 guard let at = position[vertex] else { continue }
                 switch vertex {
                 case .node(let slug):
