@@ -34,9 +34,7 @@ struct BackupCommand: AsyncParsableCommand {
         print("Backed up \(directory.path) to \(summary.path) (\(summary.bytes) bytes, \(summary.migrations.count) migrations).")
     }
 
-    static func dataDirectory(_ option: String?) -> URL {
-        URL(fileURLWithPath: option ?? Environment.value("BELAY_DATA") ?? "./belay-data")
-    }
+    static func dataDirectory(_ option: String?) -> URL { DataOptions.directory(option) }
 
     static func printJSON(_ summary: AppDatabase.BackupSummary) throws {
         struct Output: Encodable {

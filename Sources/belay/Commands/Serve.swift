@@ -17,8 +17,11 @@ struct DataOptions: ParsableArguments {
     @Option(name: .long, help: "SQLite synchronous mode: full (survives power loss) or normal (env BELAY_SYNCHRONOUS; default full).")
     var synchronous: String?
 
-    var directory: URL {
-        URL(fileURLWithPath: data ?? Environment.value("BELAY_DATA") ?? "./belay-data").standardizedFileURL
+    var directory: URL { Self.directory(data) }
+
+    /// `--data`, else BELAY_DATA, else ./belay-data: every command that names a data directory reads it so.
+    static func directory(_ option: String?) -> URL {
+        URL(fileURLWithPath: option ?? Environment.value("BELAY_DATA") ?? "./belay-data").standardizedFileURL
     }
 
     /// Opens the data directory; one that does not exist is refused unless `create`, so a command run from the
