@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .target(
@@ -41,6 +42,17 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // SHA-256, for the migration that hashes secrets stored before they were hashed.
                 .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // Belay's data on PostgreSQL, for replicas: the same store protocols and migration names as BelaySQLite.
+        .target(
+            name: "BelayPostgres",
+            dependencies: [
+                "BelayCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Every outgoing connection (monitors and notifications): names resolved, each address judged by the
@@ -117,6 +129,7 @@ let package = Package(
                 "BelayFormats",
                 "BelayMonitoring",
                 "BelaySQLite",
+                "BelayPostgres",
                 "BelayServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -159,6 +172,11 @@ let package = Package(
         .testTarget(
             name: "BelaySQLiteTests",
             dependencies: ["BelayCore", "BelaySQLite", "BelayTestSupport", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // Needs a PostgreSQL server: BELAY_TEST_POSTGRES_URL (scripts/postgres starts a throwaway one).
+        .testTarget(
+            name: "BelayPostgresTests",
+            dependencies: ["BelayCore", "BelayPostgres", "BelayTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
         .testTarget(
             name: "BelayServerTests",

@@ -2,32 +2,6 @@ import BelayCore
 import Foundation
 import GRDB
 
-/// What a write transaction returns: its value and the events it appends to the log.
-struct Written<T: Sendable>: Sendable {
-    var value: T
-    var groups: [EventGroup]
-
-    init(_ value: T, _ events: [DomainEvent]) {
-        self.value = value
-        self.groups = [EventGroup(actor: nil, events: events)]
-    }
-
-    init(_ value: T, groups: [EventGroup]) {
-        self.value = value
-        self.groups = groups
-    }
-}
-
-/// Events caused by one actor; `nil` means the task's own (`WriteContext.current`).
-struct EventGroup: Sendable {
-    var actor: Actor?
-    var events: [DomainEvent]
-}
-
-extension Written where T == Void {
-    init(_ events: [DomainEvent]) { self.init((), events) }
-}
-
 extension AppDatabase: EventStore {
     /// Appends `events` inside the current transaction; returns the sequence of the last one (nil for none).
     static func append(_ events: [DomainEvent], context: WriteContext, _ db: Database) throws -> Int64? {

@@ -1,0 +1,145 @@
+import BelayCore
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Belay's data on PostgreSQL: the store protocols over a `PostgresClient` pool, for any number of replicas
+/// on one database. Persistence only, like `AppDatabase`: every decision is BelayCore's.
+///
+/// Writes are serialized by one transaction-level advisory lock, as SQLite's single writer serializes them.
+/// That is what keeps the event log in commit order across replicas (a reader paging by sequence never sees
+/// a later number before an earlier one commits), and it lets every read-modify-write run under READ
+/// COMMITTED without lost updates. Reads take no lock.
+public final class PostgresStore: Sendable {
+    public let client: PostgresClient
+    public let feed = EventFeed()
+    let logger: Logger
+    /// How long one operation may wait for the database (a connection, a lock, a query) before it is
+    /// answered as unavailable, so a stalled server becomes 503s, never hung requests.
+    let operationTimeout: Duration
+    private let runner: Task<Void, Never>
+
+    /// The advisory lock every write transaction takes first (an arbitrary constant: "belay" in ASCII, then 1).
+    static let writerLock: Int64 = 0x62_65_6c_61_79_01
+    /// The advisory lock migrations run under, so replicas starting together migrate once.
+    static let migrationLock: Int64 = 0x62_65_6c_61_79_02
+    /// The channel a commit notifies with its head, waking the other replicas' feeds.
+    static let eventChannel = "belay_events"
+
+    /// Starts the pool; call `migrate()` before use (`connect` does).
+    public init(configuration: PostgresClient.Configuration, logger: Logger, operationTimeout: Duration = .seconds(10)) {
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        self.logger = logger
+        self.operationTimeout = operationTimeout
+        runner = Task { await client.run() }
+    }
+
+    /// Connects to the database `url` names, migrates it, and returns the store.
+    public static func connect(url: String, logger: Logger, operationTimeout: Duration = .seconds(10)) async throws -> PostgresStore {
+        let store = PostgresStore(configuration: try PostgresURL.parse(url).configuration, logger: logger, operationTimeout: operationTimeout)
+        do {
+            try await store.migrate()
+        } catch {
+            store.close()
+            throw error
+        }
+        return store
+    }
+
+    /// Closes the pool; operations after this fail.
+    public func close() { runner.cancel() }
+
+    // MARK: Transactions
+
+    /// Runs a write transaction under the writer lock that appends the events it returns, in the same
+    /// transaction, recording who acted (from the task's `WriteContext`); once it commits, the feed announces
+    /// the new head here, and NOTIFY announces it to the other replicas.
+    func write<T: Sendable>(_ updates: @escaping @Sendable (PostgresConnection) async throws -> Written<T>) async throws -> T {
+        let context = WriteContext.current
+        let logger = logger
+        let (value, head) = try await transaction { connection -> (T, Int64?) in
+            let written = try await updates(connection)
+            var head: Int64?
+            for group in written.groups {
+                let acting = group.actor.map { WriteContext(actor: $0, announce: context.announce) } ?? context
+                head = try await Self.append(group.events, context: acting, connection, logger: logger) ?? head
+            }
+            if let head {
+                // Delivered at commit, and only if it commits.
+                try await connection.query("SELECT pg_notify(\(Self.eventChannel), \(String(head)))", logger: logger)
+            }
+            return (written.value, head)
+        }
+        if let head { feed.publish(head) }
+        return value
+    }
+
+    /// A write that changes nothing the event log records (sessions, raw check results), under the same lock.
+    func quietWrite<T: Sendable>(_ updates: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await transaction(updates)
+    }
+
+    /// Reads on one pooled connection (a snapshot per statement; wrap several statements that must agree
+    /// in `consistentRead`).
+    func read<T: Sendable>(_ value: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await bounded { [client] in try await client.withConnection { connection in try await value(connection) } }
+    }
+
+    /// Reads in one REPEATABLE READ transaction, so every statement sees the same snapshot.
+    func consistentRead<T: Sendable>(_ value: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let logger = logger
+        return try await bounded { [client] in
+            try await Self.unwrapping {
+                try await client.withTransaction(logger: logger) { connection in
+                    try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
+                    return try await value(connection)
+                }
+            }
+        }
+    }
+
+    private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let logger = logger
+        return try await bounded { [client] in
+            try await Self.unwrapping {
+                try await client.withTransaction(logger: logger) { connection in
+                    try await connection.query("SELECT pg_advisory_xact_lock(\(Self.writerLock))", logger: logger)
+                    return try await body(connection)
+                }
+            }
+        }
+    }
+
+    /// The closure's own error comes out as itself (a `DomainError` stays a 422), not wrapped.
+    static func unwrapping<T>(_ work: () async throws -> T) async throws -> T {
+        do {
+            return try await work()
+        } catch let error as PostgresTransactionError {
+            if let closureError = error.closureError, error.rollbackError == nil { throw closureError }
+            throw StorageFault.classify(error.beginError ?? error.commitError ?? error.rollbackError ?? error.closureError ?? error)
+        }
+    }
+
+    /// Runs `work` within the operation timeout; the database's faults become `StorageUnavailable`.
+    func bounded<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws -> T {
+        let timeout = operationTimeout
+        do {
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask { try await work() }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let value = first else {
+                    throw StorageUnavailable(reason: "the database did not answer within \(timeout)")
+                }
+                return value
+            }
+        } catch {
+            throw StorageFault.classify(error)
+        }
+    }
+}
