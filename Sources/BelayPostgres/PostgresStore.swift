@@ -1,6 +1,7 @@
 import BelayCore
 import Foundation
 import Logging
+import NIOPosix
 import PostgresNIO
 import ServiceLifecycle
 
@@ -36,9 +37,12 @@ public final class PostgresStore: Sendable {
         runner = Task { await client.run() }
     }
 
-    /// Connects to the database `url` names, migrates it, and returns the store.
+    /// Connects to the database `url` names, migrates it, and returns the store. A database that cannot be
+    /// used (refused, wrong password, no such database) fails here with PostgreSQL's reason, not later.
     public static func connect(url: String, logger: Logger, operationTimeout: Duration = .seconds(10)) async throws -> PostgresStore {
-        let store = PostgresStore(configuration: try PostgresURL.parse(url).configuration, logger: logger, operationTimeout: operationTimeout)
+        let parsed = try PostgresURL.parse(url)
+        try await probe(parsed, logger: logger)
+        let store = PostgresStore(configuration: try parsed.configuration, logger: logger, operationTimeout: operationTimeout)
         do {
             try await store.migrate()
         } catch {
@@ -46,6 +50,47 @@ public final class PostgresStore: Sendable {
             throw error
         }
         return store
+    }
+
+    /// One connection and `SELECT 1`, so a bad address or password is reported at once with its reason
+    /// (the pool would only retry quietly until the operation timeout).
+    static func probe(_ url: PostgresURL, logger: Logger) async throws {
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(configuration: try url.connectionConfiguration, id: 0, logger: logger)
+        } catch {
+            throw Unusable(url: url.redacted, reason: describe(error))
+        }
+        defer { Task { try? await connection.close() } }
+        do {
+            try await connection.query("SELECT 1", logger: logger)
+        } catch {
+            throw Unusable(url: url.redacted, reason: describe(error))
+        }
+    }
+
+    /// Why a database cannot be used, with the URL shown without its password.
+    public struct Unusable: Error, CustomStringConvertible {
+        public var url: String
+        public var reason: String
+        public var description: String { "cannot use the database \(url): \(reason)" }
+    }
+
+    /// PostgreSQL's own message for a server error (which names no secret), else the kind of failure.
+    public static func describe(_ error: any Error) -> String {
+        if let error = error as? PSQLError {
+            if let message = error.serverInfo?[.message] { return message }
+            if let refused = error.underlying as? NIOConnectionError {
+                let errors = refused.connectionErrors.map { String(describing: $0.error) }
+                if refused.dnsAError != nil && refused.dnsAAAAError != nil { return "no such host \(refused.host)" }
+                return "nothing accepted a connection at \(refused.host):\(refused.port) (is PostgreSQL running and listening there?): "
+                    + (errors.first ?? "no address answered")
+            }
+            if let underlying = error.underlying { return String(describing: underlying) }
+            return "\(error.code)"
+        }
+        if let error = error as? StorageUnavailable { return error.reason }
+        return String(describing: error)
     }
 
     /// Closes the pool; operations after this fail.

@@ -63,31 +63,49 @@ public struct PostgresURL: Sendable {
     }
 
     /// libpq's meanings: prefer tries TLS and falls back, require insists but (without a root certificate)
-    /// does not verify, verify-ca checks the chain, verify-full also the host name.
+    /// does not verify, verify-ca checks the chain, verify-full also the host name. Nil for disable.
+    var tls: TLSConfiguration? {
+        guard sslMode != .disable else { return nil }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let rootCertificate { tls.trustRoots = .file(rootCertificate) }
+        switch sslMode {
+        case .disable, .prefer: tls.certificateVerification = .none
+        case .require: tls.certificateVerification = rootCertificate == nil ? .none : .noHostnameVerification
+        case .verifyCA: tls.certificateVerification = .noHostnameVerification
+        case .verifyFull: tls.certificateVerification = .fullVerification
+        }
+        return tls
+    }
+
+    /// The pool's configuration.
     public var configuration: PostgresClient.Configuration {
         get throws {
             if let socketPath {
                 return PostgresClient.Configuration(unixSocketPath: socketPath, username: username, password: password, database: database)
             }
-            var tls = TLSConfiguration.makeClientConfiguration()
-            if let rootCertificate { tls.trustRoots = .file(rootCertificate) }
-            switch sslMode {
-            case .disable, .prefer:
-                tls.certificateVerification = .none
-            case .require:
-                tls.certificateVerification = rootCertificate == nil ? .none : .noHostnameVerification
-            case .verifyCA:
-                tls.certificateVerification = .noHostnameVerification
-            case .verifyFull:
-                tls.certificateVerification = .fullVerification
-            }
             let mode: PostgresClient.Configuration.TLS =
-                switch sslMode {
-                case .disable: .disable
-                case .prefer: .prefer(tls)
-                case .require, .verifyCA, .verifyFull: .require(tls)
+                switch (sslMode, tls) {
+                case (.prefer, let tls?): .prefer(tls)
+                case (_, let tls?): .require(tls)
+                case (_, nil): .disable
                 }
             return PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database, tls: mode)
+        }
+    }
+
+    /// One connection's configuration, for the probe that reports why a database cannot be used.
+    var connectionConfiguration: PostgresConnection.Configuration {
+        get throws {
+            if let socketPath {
+                return PostgresConnection.Configuration(unixSocketPath: socketPath, username: username, password: password, database: database)
+            }
+            let mode: PostgresConnection.Configuration.TLS =
+                switch (sslMode, tls) {
+                case (.prefer, let tls?): .prefer(try NIOSSLContext(configuration: tls))
+                case (_, let tls?): .require(try NIOSSLContext(configuration: tls))
+                case (_, nil): .disable
+                }
+            return PostgresConnection.Configuration(host: host, port: port, username: username, password: password, database: database, tls: mode)
         }
     }
 }

@@ -27,6 +27,6 @@ struct Belay: AsyncParsableCommand {
         subcommands: [
             TokenCommand.self, IntegrationCommand.self,
             Serve.self, Admin.self, ComponentCommand.self, IncidentCommand.self, MaintenanceCommand.self, MonitorCommand.self, ChangeCommand.self,
-            ChannelCommand.self, DeliveryCommand.self, SubscriberCommand.self, ReplayCommand.self, BackupCommand.self, RestoreCommand.self,
+            ChannelCommand.self, DeliveryCommand.self, SubscriberCommand.self, ReplayCommand.self, BackupCommand.self, RestoreCommand.self, MigrateDataCommand.self,
         ])
 }
