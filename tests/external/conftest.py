@@ -40,10 +40,26 @@ def belay_binary():
 CLONE_NEWNET = 0x40000000
 
 
+def postgres_database():
+    """With BELAY_TEST_BACKEND=postgres, a new empty database on BELAY_TEST_POSTGRES_URL's server, as a URL."""
+    if os.environ.get("BELAY_TEST_BACKEND") != "postgres":
+        return None
+    server = os.environ["BELAY_TEST_POSTGRES_URL"]
+    name = f"belay_{os.getpid()}_{int(time.time() * 1000)}_{os.urandom(3).hex()}"
+    subprocess.run(["psql", server, "-qc", f"CREATE DATABASE {name}"], check=True, capture_output=True)
+    # Through the Unix socket when there is one: a server in a network namespace of its own still reaches it.
+    url = os.environ.get("BELAY_TEST_POSTGRES_SOCKET_URL") or server
+    return re.sub(r"/[^/?]*\?", f"/{name}?", url, count=1)
+
+
 class Belay:
     def __init__(self, binary, data, extra_args=(), isolated=False, env=None):
         self.binary = binary
         self.data = data
+        # The same tests run on both backends: SQLite in `data`, or PostgreSQL when the suite asks for it.
+        self.database = postgres_database()
+        if self.database:
+            extra_args = ["--database", self.database, *extra_args]
         self.args = list(extra_args)
         self.isolated = isolated
         self._inside = None
@@ -74,6 +90,8 @@ class Belay:
     def create_token(self, role, name=None):
         """`belay admin create-token` on the data directory: (id, secret)."""
         command = [self.binary, "admin", "create-token", "--role", role, "--data", self.data, *(["--name", name] if name else [])]
+        if self.database:
+            command += ["--database", self.database]
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip().splitlines()
         return re.search(r"\(id (\w+)\)", output[0]).group(1), output[-1]
 
