@@ -289,4 +289,23 @@ struct PostgresIncidentsTests {
             .componentStatusChanged(slug: "cache", from: .underMaintenance, to: .operational),
         ])
     }
+
+    @Test func rowsCopiedFromOlderOrStrangerInstallsReadBackOrFailWithoutTrapping() async throws {
+        let store = try await TestDatabase.makeStore()
+        defer { store.close() }
+        let (incident, _) = try await store.declareIncident(IncidentDraft(title: "Old", severity: .sev3), author: "a", now: Self.now)
+        // An entry written before v6 has flat details and no fact (as `belay migrate-data` copies it).
+        try await store.client.query(
+            """
+            INSERT INTO timeline_entry (incidentId, kind, author, occurredAt, recordedAt, text, details)
+            VALUES (\(incident.id), 'status_change', 'a', \(Self.now.timeIntervalSince1970 + 1), \(Self.now.timeIntervalSince1970 + 1), 'moved',
+              '{"from":"investigating","to":"identified"}')
+            """, logger: TestDatabase.logger)
+        let legacy = try #require(try await store.timeline(incidentID: incident.id).last)
+        #expect(legacy.kind == .statusChange)
+        #expect(legacy.fact == TimelineFact(legacyKind: .statusChange, details: ["from": "investigating", "to": "identified"]))
+        try await store.client.query("UPDATE incident SET status = 'exploded' WHERE id = \(incident.id)", logger: TestDatabase.logger)
+        await #expect(throws: StoredValueInvalid.self) { _ = try await store.incident(id: incident.id) }
+        await #expect(throws: StoredValueInvalid.self) { _ = try await store.incidents(IncidentQuery()) }
+    }
 }
