@@ -22,7 +22,11 @@ extension PostgresStore {
         let logger = logger
         return try await Self.unwrapping { [client] in
             try await client.withTransaction(logger: logger) { connection in
-                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.writerLock))", logger: logger)
+                // A large install takes longer than one operation may: no statement or lock bound for the copy.
+                try await connection.query("SET LOCAL statement_timeout = 0", logger: logger)
+                try await connection.query("SET LOCAL lock_timeout = 0", logger: logger)
+                try await connection.query("SET LOCAL idle_in_transaction_session_timeout = 0", logger: logger)
+                try await connection.query(Self.takeWriterLock, logger: logger)
                 try await Self.refuseNonEmpty(connection, logger: logger)
                 var reports: [TableCopyReport] = []
                 for table in TableCopy.tables {

@@ -35,7 +35,7 @@ extension PostgresStore {
         try await bounded { [client] in
             try await Self.unwrapping {
                 try await client.withTransaction(logger: logger) { connection in
-                    try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
+                    try await connection.query(Self.takeMigrationLock, logger: logger)
                     try await connection.query(
                         "CREATE TABLE IF NOT EXISTS belay_migration (identifier TEXT PRIMARY KEY, appliedAt DOUBLE PRECISION NOT NULL)",
                         logger: logger)

@@ -4,6 +4,7 @@ import Logging
 import NIOPosix
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
 /// Belay's data on PostgreSQL: the store protocols over a `PostgresClient` pool, for any number of replicas
 /// on one database. Persistence only, like `AppDatabase`: every decision is BelayCore's.
@@ -21,15 +22,25 @@ public final class PostgresStore: Sendable {
     let operationTimeout: Duration
     private let runner: Task<Void, Never>
 
-    /// The advisory lock every write transaction takes first (an arbitrary constant: "belay" in ASCII, then 1).
-    static let writerLock: Int64 = 0x62_65_6c_61_79_01
+    /// Takes the advisory lock every write transaction takes first, until the transaction ends. Locks are per
+    /// database, so the key names the schema too: two installs in one database (or tests, a schema each)
+    /// never wait for each other.
+    static let takeWriterLock: PostgresQuery = "SELECT pg_advisory_xact_lock(hashtext('belay:' || current_schema()), 1)"
     /// The advisory lock migrations run under, so replicas starting together migrate once.
-    static let migrationLock: Int64 = 0x62_65_6c_61_79_02
+    static let takeMigrationLock: PostgresQuery = "SELECT pg_advisory_xact_lock(hashtext('belay:' || current_schema()), 2)"
     /// The channel a commit notifies with its head, waking the other replicas' feeds.
     static let eventChannel = "belay_events"
 
     /// Starts the pool; call `migrate()` before use (`connect` does).
     public init(configuration: PostgresClient.Configuration, logger: Logger, operationTimeout: Duration = .seconds(10)) {
+        var configuration = configuration
+        // The server ends what the client gave up on: a statement or a lock wait past the operation timeout
+        // is cancelled there, so an abandoned query does not go on holding the writer lock.
+        let seconds = max(1, Int(operationTimeout.components.seconds))
+        configuration.options.additionalStartupParameters += [
+            ("statement_timeout", "\(seconds + 5)s"), ("lock_timeout", "\(seconds)s"),
+            ("idle_in_transaction_session_timeout", "\(seconds * 6)s"),
+        ]
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         self.logger = logger
@@ -150,7 +161,7 @@ public final class PostgresStore: Sendable {
         return try await bounded { [client] in
             try await Self.unwrapping {
                 try await client.withTransaction(logger: logger) { connection in
-                    try await connection.query("SELECT pg_advisory_xact_lock(\(Self.writerLock))", logger: logger)
+                    try await connection.query(Self.takeWriterLock, logger: logger)
                     return try await body(connection)
                 }
             }
@@ -167,24 +178,57 @@ public final class PostgresStore: Sendable {
         }
     }
 
-    /// Runs `work` within the operation timeout; the database's faults become `StorageUnavailable`.
+    /// Runs `work` within the operation timeout; the database's faults become `StorageUnavailable`. The caller
+    /// is answered at the timeout even if the work does not notice its cancellation (a query blocked in the
+    /// server): the work goes on in the background until the server's own timeouts end it.
     func bounded<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws -> T {
         let timeout = operationTimeout
+        let race = Race<T>()
+        let task = Task {
+            do { race.finish(.success(try await work())) } catch { race.finish(.failure(error)) }
+        }
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            race.finish(.failure(StorageUnavailable(reason: "the database did not answer within \(timeout)")))
+        }
+        let result = await withTaskCancellationHandler {
+            await race.result()
+        } onCancel: {
+            race.finish(.failure(CancellationError()))
+        }
+        task.cancel()
+        timer.cancel()
         do {
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask { try await work() }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let value = first else {
-                    throw StorageUnavailable(reason: "the database did not answer within \(timeout)")
-                }
-                return value
-            }
+            return try result.get()
         } catch {
             throw StorageFault.classify(error)
         }
     }
+}
+
+/// The first of several outcomes, handed to one waiter.
+final class Race<T: Sendable>: Sendable {
+    private let state = Mutex<(outcome: Result<T, any Error>?, waiter: CheckedContinuation<Result<T, any Error>, Never>?)>((nil, nil))
+
+    func finish(_ outcome: Result<T, any Error>) {
+        let waiter = state.withLock { state -> CheckedContinuation<Result<T, any Error>, Never>? in
+            guard state.outcome == nil else { return nil }
+            state.outcome = outcome
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: outcome)
+    }
+
+    func result() async -> Result<T, any Error> {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> Result<T, any Error>? in
+                if let outcome = state.outcome { return outcome }
+                state.waiter = continuation
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+
 }

@@ -30,6 +30,8 @@ enum StorageFault {
         case "25006": return "the database is read-only (a standby?)"
         case "57P01", "57P02", "57P03": return "the database is shutting down or starting (\(state))"
         case "53100": return "the database's disk is full"
+        case "57014": return "the database cancelled a statement that ran past the operation timeout"
+        case "55P03": return "the database lock was not granted within the operation timeout"
         default: break
         }
         if state.hasPrefix("08") { return "the database connection failed (\(state))" }

@@ -20,6 +20,7 @@ public struct ConfigurationDocument: Encodable, Sendable {
     struct DataSection: Encodable {
         var directory: String
         var synchronous: String
+        var database: String?
     }
 
     struct StatusPage: Encodable {
@@ -102,7 +103,7 @@ public struct ConfigurationDocument: Encodable, Sendable {
             maxBodyBytes: c.http.maxBodyBytes, maxAlertBodyBytes: c.http.maxAlertBodyBytes, idleTimeoutSeconds: seconds(c.http.idleTimeout),
             bodyTimeoutSeconds: seconds(c.http.bodyTimeout), maxConnectionsPerClient: c.http.maxConnectionsPerClient,
             trustedProxies: c.http.trustedProxies.map(\.description))
-        data = DataSection(directory: c.data.directory, synchronous: c.data.synchronous)
+        data = DataSection(directory: c.data.directory, synchronous: c.data.synchronous, database: c.data.databaseURL.map(Self.redactedDatabase))
         statusPage = StatusPage(
             pageName: c.statusPage.pageName, historyDays: c.statusPage.historyDays, logo: c.statusPage.logo?.summary,
             accent: c.statusPage.accent?.description, refreshIntervalSeconds: seconds(c.statusPage.refreshInterval),
@@ -127,6 +128,13 @@ public struct ConfigurationDocument: Encodable, Sendable {
     }
 
     /// An address with its password (if any) replaced, so the printout can be pasted into a ticket.
+    /// A database URL may carry its password in the user part or as `?password=`.
+    static func redactedDatabase(_ address: String) -> String {
+        guard var components = URLComponents(string: redacted(address)) else { return "redacted" }
+        components.queryItems = components.queryItems?.map { $0.name == "password" ? URLQueryItem(name: "password", value: "redacted") : $0 }
+        return components.string ?? "redacted"
+    }
+
     static func redacted(_ address: String) -> String {
         guard var components = URLComponents(string: address), components.password != nil else { return address }
         components.password = "redacted"

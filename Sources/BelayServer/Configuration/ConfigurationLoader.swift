@@ -10,14 +10,17 @@ public enum ConfigurationLoader {
     public struct Setting: Sendable {
         public let name: String
         let apply: @Sendable (String, inout ServerConfiguration) throws -> Void
+        private let variableName: String?
 
-        init(_ name: String, _ apply: @escaping @Sendable (String, inout ServerConfiguration) throws -> Void) {
+        /// `variable` names the variable when it is not BELAY_ and the flag's name.
+        init(_ name: String, variable: String? = nil, _ apply: @escaping @Sendable (String, inout ServerConfiguration) throws -> Void) {
             self.name = name
             self.apply = apply
+            self.variableName = variable
         }
 
         public var flag: String { "--\(name)" }
-        public var variable: String { "BELAY_" + name.uppercased().replacingOccurrences(of: "-", with: "_") }
+        public var variable: String { variableName ?? "BELAY_" + name.uppercased().replacingOccurrences(of: "-", with: "_") }
     }
 
     public struct Invalid: Error, CustomStringConvertible, Equatable {
@@ -57,6 +60,13 @@ public enum ConfigurationLoader {
         Setting("max-connections-per-client") { value, c in c.http.maxConnectionsPerClient = try number(value, in: 1...1_000_000) },
         Setting("trusted-proxy") { value, c in c.http.trustedProxies = try cidrs(value) },
         Setting("data") { value, c in c.data.directory = value },
+        // BELAY_DATABASE_URL, the name libraries and platforms (Heroku, Render, Fly) give it.
+        Setting("database", variable: "BELAY_DATABASE_URL") { value, c in
+            guard let scheme = URLComponents(string: value)?.scheme?.lowercased(), ["postgres", "postgresql"].contains(scheme) else {
+                throw Invalid(description: "must be a PostgreSQL URL such as postgres://belay:PASSWORD@db.internal:5432/belay (leave it out for SQLite in --data)")
+            }
+            c.data.databaseURL = value
+        },
         Setting("synchronous") { value, c in
             let mode = value.lowercased()
             guard ["full", "normal", "off"].contains(mode) else { throw Invalid(description: "must be full, normal or off (got '\(value)')") }

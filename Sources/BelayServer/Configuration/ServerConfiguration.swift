@@ -49,6 +49,8 @@ public struct ServerConfiguration: Sendable {
         public var directory = "./belay-data"
         /// SQLite's synchronous mode: full survives a power cut; normal may lose the last commits then.
         public var synchronous = "full"
+        /// A PostgreSQL database instead of the SQLite file in `directory`, for replicas (`--database`).
+        public var databaseURL: String?
 
         public init() {}
     }

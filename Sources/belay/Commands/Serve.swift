@@ -17,6 +17,12 @@ struct DataOptions: ParsableArguments {
     @Option(name: .long, help: "SQLite synchronous mode: full (survives power loss) or normal (env BELAY_SYNCHRONOUS; default full).")
     var synchronous: String?
 
+    @Option(name: .long, help: "A PostgreSQL database instead of SQLite in --data, postgres://user:password@host:5432/db (env BELAY_DATABASE_URL).")
+    var database: String?
+
+    /// `--database`, else BELAY_DATABASE_URL: PostgreSQL when set, SQLite in the data directory otherwise.
+    var databaseURL: String? { database ?? Environment.value("BELAY_DATABASE_URL") }
+
     var directory: URL { Self.directory(data) }
 
     /// `--data`, else BELAY_DATA, else ./belay-data: every command that names a data directory reads it so.
@@ -28,6 +34,12 @@ struct DataOptions: ParsableArguments {
     /// wrong folder fails instead of writing to a fresh database no server reads.
     func open(create: Bool = false) throws -> AppDatabase {
         try Self.open(directory: directory, synchronous: synchronous ?? Environment.value("BELAY_SYNCHRONOUS") ?? "full", create: create)
+    }
+
+    /// The store to work on: PostgreSQL with `--database`, else the data directory (see `open(create:)`).
+    func openStore(create: Bool = false, logger: Logger) async throws -> OpenedStore {
+        if let url = databaseURL { return try await OpenedStore.postgres(url: url, logger: logger) }
+        return OpenedStore.sqlite(try open(create: create), directory: directory)
     }
 
     static func open(directory: URL, synchronous: String, create: Bool) throws -> AppDatabase {
@@ -183,7 +195,7 @@ struct Serve: AsyncParsableCommand {
     var givenFlags: [String: String] {
         var flags: [String: String] = [:]
         let strings: [(String, String?)] = [
-            ("host", host), ("port", port.map(String.init)), ("data", dataOptions.data), ("synchronous", dataOptions.synchronous),
+            ("host", host), ("port", port.map(String.init)), ("data", dataOptions.data), ("synchronous", dataOptions.synchronous), ("database", dataOptions.database),
             ("page-name", pageName), ("page-logo", pageLogo), ("page-accent", pageAccent), ("public-url", publicURL), ("log-level", logLevel), ("egress-allow", egressAllow),
             ("egress-deny", egressDeny), ("grouping-window", groupingWindow), ("quiet-period", quietPeriod),
             ("result-retention", resultRetention), ("event-retention", eventRetention), ("monitor-concurrency", monitorConcurrency.map(String.init)),
@@ -217,13 +229,22 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "belay")
         FileLimit.raiseToHardLimit(logger: logger)
 
-        // `serve` makes its data directory on the first run, so `swift run belay serve` works on a fresh clone.
-        let directory = URL(fileURLWithPath: configuration.data.directory).standardizedFileURL
-        let database = try DataOptions.open(directory: directory, synchronous: configuration.data.synchronous, create: true)
+        let opened: OpenedStore
+        if let url = configuration.data.databaseURL {
+            opened = try await OpenedStore.postgres(url: url, logger: logger)
+            logger.info("opened database", metadata: ["database": "\(opened.location)"])
+        } else {
+            // `serve` makes its data directory on the first run, so `swift run belay serve` works on a fresh clone.
+            let directory = URL(fileURLWithPath: configuration.data.directory).standardizedFileURL
+            opened = OpenedStore.sqlite(
+                try DataOptions.open(directory: directory, synchronous: configuration.data.synchronous, create: true), directory: directory)
+            logger.info("opened database", metadata: ["path": "\(directory.path)", "synchronous": "\(configuration.data.synchronous)"])
+        }
+        defer { opened.close() }
+        let database = opened.store
         if demo { try await Self.loadDemo(into: database, replays: demoReplays, logger: logger) }
-        logger.info("opened database", metadata: ["path": "\(directory.path)", "synchronous": "\(configuration.data.synchronous)"])
         let setupCode = try await BelayApp.firstRunSetupCode(store: database, now: Date())
-        let app = try await BelayApp.build(store: database, configuration: configuration, logger: logger)
+        let app = try await BelayApp.build(store: database, storeServices: opened.services, configuration: configuration, logger: logger)
         let publicURL = configuration.http.publicURL
         let host = configuration.http.host
         let application = app.application(logger: logger) { port in
@@ -285,7 +306,7 @@ struct Serve: AsyncParsableCommand {
 
     /// Replays every seed into an empty demo database; a demo directory already holding incidents is
     /// served as it is.
-    static func loadDemo(into database: AppDatabase, replays folder: String?, logger: Logger) async throws {
+    static func loadDemo(into database: any BelayStore, replays folder: String?, logger: Logger) async throws {
         guard try await database.incidents(IncidentQuery(limit: 1)).isEmpty else {
             logger.info("demo data already loaded")
             return
@@ -346,9 +367,12 @@ struct Admin: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let database = try dataOptions.open(create: create)
+            var logger = Logger(label: "belay.admin")
+            logger.logLevel = .warning
+            let opened = try await dataOptions.openStore(create: create, logger: logger)
+            defer { opened.close() }
             let name = name ?? "\(role.rawValue)-\(Int(Date().timeIntervalSince1970))"
-            let (token, secret) = try await TokenSecrets.issue(name: name, role: role, store: database, now: Date())
+            let (token, secret) = try await TokenSecrets.issue(name: name, role: role, store: opened.store, now: Date())
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
@@ -357,7 +381,7 @@ struct Admin: AsyncParsableCommand {
                 print(String(decoding: try encoder.encode(output), as: UTF8.self))
                 return
             }
-            print("Created \(token.role.rawValue) token '\(token.name)' (id \(token.id)) in \(dataOptions.directory.path). It is shown only once:")
+            print("Created \(token.role.rawValue) token '\(token.name)' (id \(token.id)) in \(opened.location). It is shown only once:")
             print(secret)
         }
     }

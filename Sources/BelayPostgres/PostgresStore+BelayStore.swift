@@ -1,0 +1,4 @@
+import BelayCore
+
+/// Every store protocol, each implemented in its own file by area.
+extension PostgresStore: BelayStore {}
