@@ -40,10 +40,13 @@ def belay_binary():
 CLONE_NEWNET = 0x40000000
 
 
-def postgres_database():
-    """With BELAY_TEST_BACKEND=postgres, a new empty database on BELAY_TEST_POSTGRES_URL's server, as a URL."""
-    if os.environ.get("BELAY_TEST_BACKEND") != "postgres":
+def postgres_database(always=False):
+    """With BELAY_TEST_BACKEND=postgres (or `always`), a new empty database on BELAY_TEST_POSTGRES_URL's server,
+    as a URL; else None."""
+    if not always and os.environ.get("BELAY_TEST_BACKEND") != "postgres":
         return None
+    if "BELAY_TEST_POSTGRES_URL" not in os.environ:
+        pytest.fail("BELAY_TEST_POSTGRES_URL is not set: run through scripts/test or scripts/postgres run", pytrace=False)
     server = os.environ["BELAY_TEST_POSTGRES_URL"]
     name = f"belay_{os.getpid()}_{int(time.time() * 1000)}_{os.urandom(3).hex()}"
     subprocess.run(["psql", server, "-qc", f"CREATE DATABASE {name}"], check=True, capture_output=True)
@@ -53,11 +56,12 @@ def postgres_database():
 
 
 class Belay:
-    def __init__(self, binary, data, extra_args=(), isolated=False, env=None):
+    def __init__(self, binary, data, extra_args=(), isolated=False, env=None, database=None):
         self.binary = binary
         self.data = data
-        # The same tests run on both backends: SQLite in `data`, or PostgreSQL when the suite asks for it.
-        self.database = postgres_database()
+        # The same tests run on both backends: SQLite in `data`, or PostgreSQL (`database`, or a fresh one when
+        # the suite asks for it).
+        self.database = database or postgres_database()
         if self.database:
             extra_args = ["--database", self.database, *extra_args]
         self.args = list(extra_args)

@@ -17,6 +17,8 @@ import subprocess
 
 import pytest
 
+from conftest import postgres_database
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 SUBSCRIBERS_CSV = os.path.join(HERE, "fixtures", "statuspage-subscribers.csv")
@@ -169,6 +171,10 @@ def test_every_command_with_json_prints_one_json_document(server, tmp_path):
     cli.json("backup", "--to", backup, "--data", server.data)
     cli.json("restore", "--check", "--from", backup, "--data", server.data)
     assert cli.json("replay", REPLAY)["incidents"]
+    replayed = str(tmp_path / "replayed")
+    cli.json("replay", REPLAY, "--data", replayed)
+    copied = cli.json("migrate-data", "--from", replayed, "--to", postgres_database(always=True))
+    assert copied["rows"] > 0 and any(t["table"] == "incident" and t["rows"] >= 1 for t in copied["tables"])
 
     missing = commands_with_json(server.binary) - cli.ran
     assert not missing, f"commands with --json that this test does not run: {sorted(' '.join(p) for p in missing)}"

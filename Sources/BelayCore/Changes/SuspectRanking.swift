@@ -107,7 +107,8 @@ public enum SuspectRanking {
         for target in change.targets {
             let downstream = map.downstream(of: target)
             for (slug, found) in downstream where map.entries[slug]?.isComponent == true { reach.insert(slug) }
-            for slug in impacted {
+            // In name order, so a tie between equally near components names the same one on every run.
+            for slug in impacted.sorted() {
                 if let found = downstream[slug], best == nil || found.distance < best!.hops { best = (found.distance, found.path) }
             }
         }
