@@ -225,6 +225,10 @@ extension PostgresStore {
             "CREATE INDEX sign_in_failure_time ON sign_in_failure (failedAt)",
             "CREATE INDEX sign_in_failure_attempt ON sign_in_failure (attempt)",
         ]),
+        Migration("v11-leases", [
+            "CREATE TABLE replica (id TEXT PRIMARY KEY, renewedAt \(time) NOT NULL, until \(time) NOT NULL)",
+            "CREATE TABLE job_lease (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until \(time) NOT NULL)",
+        ]),
     ]
 
     static let foundation: [String] = [

@@ -389,6 +389,7 @@ public struct AppDatabase: Sendable {
             }
         }
         migrator.registerMigration("v10-sign-in-throttle") { db in try Self.createSignInFailures(db) }
+        migrator.registerMigration("v11-leases") { db in try Self.createLeases(db) }
         return migrator
     }
 

@@ -23,6 +23,8 @@ public struct BelayApp {
     /// Services the store needs running while the app does (a database client's connection pool); they
     /// start first and stop last. SQLite has none.
     public let storeServices: [any Service]
+    /// This replica among those on the same database: which monitors it checks.
+    let membership: ReplicaMembership
     public let configuration: ServerConfiguration
 
     /// Wires the store, the controllers and the status page together.
@@ -43,12 +45,14 @@ public struct BelayApp {
 
         let certificateFiles = CertificateFileAccess(directory: configuration.detect.certificateDirectory)
         let egress = EgressPolicy(allow: configuration.egress.allow, deny: configuration.egress.deny, denyPrivate: configuration.egress.denyPrivate)
+        let membership = ReplicaMembership(store: store, clock: clock, logger: logger)
         let scheduler = MonitorScheduler(
             store: store, checkers: checker ?? Checkers(group: MultiThreadedEventLoopGroup.singleton, egress: egress, certificateFiles: certificateFiles), clock: clock,
             settings: .init(
                 concurrency: configuration.detect.monitorConcurrency, resultRetention: configuration.retention.results,
                 policy: configuration.detect.signalPolicy),
-            logger: logger)
+            logger: logger, owns: { membership.owns($0) })
+        membership.observe { _ in scheduler.monitorsChanged() }
         let ingest = IngestQueue(
             store: store, clock: clock, policy: configuration.detect.signalPolicy, maxPendingEvents: configuration.detect.ingestQueueEvents)
 
@@ -111,8 +115,9 @@ public struct BelayApp {
         return BelayApp(
             router: router, statusPage: publisher, statusMirror: mirror, scheduler: scheduler, boundPort: boundPort,
             timedJobs: TimedJobs(
-                store: store, clock: clock, policy: configuration.detect.signalPolicy, eventRetention: configuration.retention.events, logger: logger),
-            ingest: ingest, dispatcher: dispatcher, storeServices: storeServices, configuration: configuration)
+                store: store, clock: clock, policy: configuration.detect.signalPolicy, eventRetention: configuration.retention.events,
+                replica: membership.id, logger: logger),
+            ingest: ingest, dispatcher: dispatcher, storeServices: storeServices, membership: membership, configuration: configuration)
     }
 
     /// The HTTP application with the status page publisher running beside it. `onListening` gets the
@@ -127,7 +132,8 @@ public struct BelayApp {
             configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "Belay"),
             // Services stop in reverse order after the server has finished its requests; the ingest queue
             // is first here, so it is the last to stop and commits every delivery a request accepted.
-            services: storeServices + [ingest, dispatcher, statusPage] + (statusMirror.map { [$0] } ?? []) + [scheduler, timedJobs],
+            // The membership starts before the scheduler and leaves the replica set after it has stopped.
+            services: storeServices + [membership, ingest, dispatcher, statusPage] + (statusMirror.map { [$0] } ?? []) + [scheduler, timedJobs],
             onServerRunning: { [boundPort] channel in
                 let port = channel.localAddress?.port ?? 0
                 boundPort.set(port)

@@ -389,7 +389,7 @@ struct PostgresOutboxTests {
         var configuration = try PostgresURL.parse(url).configuration
         configuration.options.additionalStartupParameters = [("search_path", schema)]
         configuration.options.maximumConnections = 4
-        return PostgresStore(configuration: configuration, logger: TestDatabase.logger)
+        return PostgresStore(configuration: configuration, logger: TestDatabase.logger, operationTimeout: TestDatabase.operationTimeout)
     }
 }
 

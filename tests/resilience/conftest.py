@@ -18,16 +18,16 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def belay_factory(request):
-    """`belay_factory(data_dir=None, *args)`: a BelayProcess (not started) on `data_dir` (a fresh temporary
-    folder when None). Every process is killed after the test; a failed test prints the end of its logs."""
+    """`belay_factory(data_dir=None, args, database=None, token=None)`: a BelayProcess (not started) on `data_dir` (a
+    fresh temporary folder when None), or a replica on the PostgreSQL `database`. Every process is killed after the test; a failed test prints the end of its logs."""
     made = []
     scratch = tempfile.mkdtemp(prefix="belay-resilience-")
 
-    def make(data=None, args=()):
+    def make(data=None, args=(), database=None, token=None):
         if data is None:
             data = tempfile.mkdtemp(prefix="data-", dir=scratch)
         log_dir = tempfile.mkdtemp(prefix="logs-", dir=scratch)
-        server = BelayProcess(belay_binary(), data, log_dir, args)
+        server = BelayProcess(belay_binary(), data, log_dir, args, database=database, token=token)
         made.append(server)
         return server
 

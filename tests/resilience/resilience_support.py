@@ -37,8 +37,9 @@ def belay_binary():
     return path
 
 
-def create_admin_token(binary, data):
-    created = subprocess.run([binary, "admin", "create-token", "--role", "admin", "--data", data],
+def create_admin_token(binary, data, database=None):
+    created = subprocess.run([binary, "admin", "create-token", "--role", "admin", "--data", data,
+                              *(["--database", database] if database else [])],
                              capture_output=True, text=True, timeout=60)
     assert created.returncode == 0, f"belay admin create-token failed ({created.returncode}): {created.stderr}"
     return created.stdout.strip().splitlines()[-1]
@@ -47,12 +48,13 @@ def create_admin_token(binary, data):
 class BelayProcess:
     """One data directory and the `belay serve` currently running on it (if any)."""
 
-    def __init__(self, binary, data, log_dir, args=()):
+    def __init__(self, binary, data, log_dir, args=(), database=None, token=None):
+        """With `database` (a PostgreSQL URL) the server is a replica on it; `token` reuses another replica's."""
         self.binary = binary
         self.data = data
         self.log_dir = log_dir
-        self.args = list(args)
-        self.token = create_admin_token(binary, data)
+        self.args = (["--database", database] if database else []) + list(args)
+        self.token = token or create_admin_token(binary, data, database)
         self.process = None
         self.url = None
         self.starts = 0

@@ -42,6 +42,8 @@ public final class MonitorScheduler: Service, Sendable {
         var running = false
         /// Bumped when the monitor's configuration changes, so a stale heap item is skipped.
         var generation: Int
+        /// Whether this replica checked it last; one that gains it takes the stored state first.
+        var owned = true
     }
 
     private struct HeapItem: Comparable {
@@ -70,13 +72,20 @@ public final class MonitorScheduler: Service, Sendable {
     private let logger: Logger
     private let state = Mutex(State())
     private let monotonic = ContinuousClock()
+    private let owns: @Sendable (Int64) -> Bool
 
-    public init(store: any DetectStore, checkers: any Checker, clock: any WallClock, settings: Settings, logger: Logger) {
+    /// `owns` says whether this replica checks a monitor (every replica knows every monitor, and each checks
+    /// its share); alone, a replica owns them all. `MonitorOwnership.housekeeping` is the pruning of old results.
+    public init(
+        store: any DetectStore, checkers: any Checker, clock: any WallClock, settings: Settings, logger: Logger,
+        owns: @escaping @Sendable (Int64) -> Bool = { _ in true }
+    ) {
         self.store = store
         self.checkers = checkers
         self.clock = clock
         self.settings = settings
         self.logger = logger
+        self.owns = owns
     }
 
     /// Call after monitors are created, changed or deleted; the scheduler reloads within a moment.
@@ -144,6 +153,22 @@ public final class MonitorScheduler: Service, Sendable {
             while let top = state.heap.min, top.due <= now, state.inFlight < settings.concurrency {
                 _ = state.heap.popMin()
                 guard var entry = state.entries[top.id], entry.generation == top.generation, entry.due == top.due, !entry.running else { continue }
+                guard owns(top.id) else {
+                    // Another replica's: keep it in step, so it is checked within an interval if it becomes ours.
+                    entry.owned = false
+                    entry.due = top.due + .seconds(max(1, entry.monitor.intervalSeconds))
+                    state.entries[top.id] = entry
+                    state.heap.insert(HeapItem(due: entry.due, id: top.id, generation: entry.generation))
+                    continue
+                }
+                guard entry.owned else {
+                    // Newly ours: the last owner's results are in storage; load them before checking.
+                    state.needsReload = true
+                    entry.due = now + .milliseconds(300)
+                    state.entries[top.id] = entry
+                    state.heap.insert(HeapItem(due: entry.due, id: top.id, generation: entry.generation))
+                    continue
+                }
                 entry.running = true
                 state.entries[top.id] = entry
                 state.inFlight += 1
@@ -218,7 +243,13 @@ public final class MonitorScheduler: Service, Sendable {
             var seen = Set<Int64>()
             for monitor in monitors {
                 seen.insert(monitor.id)
-                if var entry = state.entries[monitor.id] {
+                let mine = owns(monitor.id)
+                if var entry = state.entries[monitor.id], !entry.running, !entry.owned || !mine {
+                    // Checked elsewhere until now (or from now on): the stored state is the one to go on from.
+                    entry.monitor = monitor
+                    entry.owned = mine
+                    state.entries[monitor.id] = entry
+                } else if var entry = state.entries[monitor.id] {
                     // Settings come from storage; the live state (which the scheduler itself writes) stays,
                     // except for heartbeats, which the API records.
                     guard entry.monitor.updatedAt != monitor.updatedAt || entry.monitor.state.lastPingAt != monitor.state.lastPingAt else { continue }
@@ -239,7 +270,7 @@ public final class MonitorScheduler: Service, Sendable {
                     // A random first offset within the interval spreads the load; a ping that came before the
                     // scheduler knew the monitor is checked at once.
                     let offset = Self.pingAwaitsCheck(monitor) ? 0 : Int64.random(in: 0..<Int64(max(1, monitor.intervalSeconds) * 1000))
-                    let entry = Entry(monitor: monitor, due: now + .milliseconds(offset), generation: state.nextGeneration)
+                    let entry = Entry(monitor: monitor, due: now + .milliseconds(offset), generation: state.nextGeneration, owned: mine)
                     state.entries[monitor.id] = entry
                     state.heap.insert(HeapItem(due: entry.due, id: monitor.id, generation: entry.generation))
                 }
@@ -258,7 +289,7 @@ public final class MonitorScheduler: Service, Sendable {
             guard urgent || waited >= settings.flushInterval else { continue }
             waited = .zero
             await flush()
-            if monotonic.now - lastPrune > .seconds(3600) {
+            if monotonic.now - lastPrune > .seconds(3600) && owns(MonitorOwnership.housekeeping) {
                 lastPrune = monotonic.now
                 let now = clock.now
                 do {

@@ -1,0 +1,89 @@
+import BelayCore
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// This replica's place among the live ones: renews its lease in the database every few seconds, keeps the
+/// live set, and answers which monitors are its to check (`MonitorOwnership`). Alone (one process on
+/// SQLite, or before the first renewal) it owns everything. On graceful shutdown it leaves at once, so the
+/// others take its monitors without waiting for its lease to expire.
+final class ReplicaMembership: Service, Sendable {
+    let id: String
+    private let store: any LeaseStore
+    private let clock: any WallClock
+    private let renewEvery: Duration
+    private let logger: Logger
+    private let live = Mutex<[String]>([])
+    private let observers = Mutex<[@Sendable (_ replicas: Int) -> Void]>([])
+
+    init(id: String = ReplicaMembership.makeID(), store: any LeaseStore, clock: any WallClock, renewEvery: Duration = .seconds(5), logger: Logger) {
+        self.id = id
+        self.store = store
+        self.clock = clock
+        self.renewEvery = renewEvery
+        self.logger = logger
+    }
+
+    /// `observer` runs after a renewal that changed the live set, and after every renewal while there are
+    /// others, with the number of live replicas: the scheduler then reloads, learning of monitors made on
+    /// other replicas and of which are now its own.
+    func observe(_ observer: @escaping @Sendable (_ replicas: Int) -> Void) {
+        observers.withLock { $0.append(observer) }
+    }
+
+    /// Host name, process id and a random part: unique across machines and restarts.
+    static func makeID() -> String {
+        "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
+    }
+
+    /// A lease lasts three renewals: one missed renewal (a slow database) does not hand the work over.
+    var leaseLength: TimeInterval {
+        3 * (Double(renewEvery.components.seconds) + Double(renewEvery.components.attoseconds) / 1e18)
+    }
+
+    var replicas: [String] { live.withLock { $0 } }
+
+    func owns(_ key: Int64) -> Bool {
+        let replicas = replicas
+        guard !replicas.isEmpty else { return true }
+        return MonitorOwnership.owner(of: key, among: replicas) == id
+    }
+
+    /// One renewal; returns the live set (also kept).
+    @discardableResult
+    func renew() async throws -> [String] {
+        let now = clock.now
+        var ids = try await store.renewReplica(id: id, now: now, until: now.addingTimeInterval(leaseLength)).map(\.id)
+        if !ids.contains(id) { ids = (ids + [id]).sorted() }
+        let changed = live.withLock { current -> Bool in
+            defer { current = ids }
+            return current != ids
+        }
+        if changed { logger.info("replicas changed", metadata: ["replicas": "\(ids.count)", "replica": "\(id)"]) }
+        if changed || ids.count > 1 {
+            for observer in observers.withLock({ $0 }) { observer(ids.count) }
+        }
+        return ids
+    }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await self.renew()
+                } catch is CancellationError {
+                    return
+                } catch {
+                    self.logger.error("could not renew this replica's lease", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: self.renewEvery)
+            }
+        }
+        do {
+            try await store.removeReplica(id: id)
+        } catch {
+            logger.warning("could not leave the replica set; the others take over when the lease expires", metadata: ["error": "\(error)"])
+        }
+    }
+}
