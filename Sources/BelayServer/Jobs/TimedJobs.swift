@@ -57,6 +57,12 @@ struct TimedJobs: Service {
                 try? await Task.sleep(for: sweepInterval)
             }
         }
+        // Leaving: another replica takes the jobs at its next sweep instead of after the lease expires.
+        do {
+            try await store.releaseJobLease(name: Self.lease, owner: replica)
+        } catch {
+            logger.warning("could not release the timed-jobs lease; it passes on when it expires", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Stores the status the schedule gave each window that moves by itself.
