@@ -26,6 +26,8 @@ public struct BelayApp {
     /// This replica among those on the same database: which monitors it checks.
     let membership: ReplicaMembership
     public let configuration: ServerConfiguration
+    /// Belay's own metrics, printed by `GET /metrics`.
+    public let metrics: BelayMetrics
 
     /// Wires the store, the controllers and the status page together.
     /// `checker` replaces the real monitor checkers (tests); by default monitors use the network under the
@@ -33,13 +35,13 @@ public struct BelayApp {
     /// `send` replaces the network for notifications (tests).
     public static func build(
         store: any BelayStore, storeServices: [any Service] = [], configuration: ServerConfiguration, clock: any WallClock = SystemClock(),
-        checker: (any Checker)? = nil, send: Dispatcher.Send? = nil, logger: Logger
+        checker: (any Checker)? = nil, send: Dispatcher.Send? = nil, metrics: BelayMetrics = BelayMetrics(), logger: Logger
     ) async throws -> BelayApp {
         let builder = try await StatusPageBuilder.load(configuration: configuration)
         let box = SnapshotBox()
         let mirror = StatusMirror.make(configuration: configuration, clock: clock, logger: logger)
         let publisher = StatusPagePublisher(
-            store: store, clock: clock, builder: builder, configuration: configuration, box: box, mirror: mirror, logger: logger)
+            store: store, clock: clock, builder: builder, configuration: configuration, box: box, mirror: mirror, metrics: metrics, logger: logger)
         // The first snapshot exists before the server listens, so nobody is ever told "try again".
         try await publisher.rebuild()
 
@@ -53,8 +55,10 @@ public struct BelayApp {
                 policy: configuration.detect.signalPolicy),
             logger: logger, owns: { membership.owns($0) })
         membership.observe { _ in scheduler.monitorsChanged() }
-        let ingest = IngestQueue(
-            store: store, clock: clock, policy: configuration.detect.signalPolicy, maxPendingEvents: configuration.detect.ingestQueueEvents)
+        let policy = configuration.detect.signalPolicy
+        let ingest = IngestQueue(maxPendingEvents: configuration.detect.ingestQueueEvents) { batches in
+            try await metrics.timeCommit { try await store.ingest(batches, policy: policy, now: clock.now) }
+        }
 
         let dispatcher = Dispatcher(
             store: store, clock: clock, settings: try NotifySettings.from(configuration), group: MultiThreadedEventLoopGroup.singleton,
@@ -71,8 +75,11 @@ public struct BelayApp {
             store: store, clock: clock, builder: builder, subscriptions: subscriptions, throttle: SubscribeThrottle(), configuration: configuration
         ).addRoutes(to: router)
         IngestController(
-            queue: ingest, store: store, bodyLimit: configuration.http.maxAlertBodyBytes, maxAlerts: configuration.detect.maxAlertsPerDelivery
+            queue: ingest, store: store, bodyLimit: configuration.http.maxAlertBodyBytes, maxAlerts: configuration.detect.maxAlertsPerDelivery,
+            metrics: metrics
         ).addRoutes(to: router)
+        MetricsController(metrics: metrics, store: store, queue: ingest, scheduler: scheduler, allowed: configuration.http.metricsAllow)
+            .addRoutes(to: router)
         let targetCheck = MonitorTargetCheck(egress: egress)
         let monitors = MonitorsController(
             store: store, clock: clock, scheduler: scheduler, baseURL: configuration.baseURL, certificateFiles: certificateFiles, targetCheck: targetCheck)
@@ -117,7 +124,8 @@ public struct BelayApp {
             timedJobs: TimedJobs(
                 store: store, clock: clock, policy: configuration.detect.signalPolicy, eventRetention: configuration.retention.events,
                 replica: membership.id, logger: logger),
-            ingest: ingest, dispatcher: dispatcher, storeServices: storeServices, membership: membership, configuration: configuration)
+            ingest: ingest, dispatcher: dispatcher, storeServices: storeServices, membership: membership, configuration: configuration,
+            metrics: metrics)
     }
 
     /// The HTTP application with the status page publisher running beside it. `onListening` gets the
@@ -127,7 +135,7 @@ public struct BelayApp {
         let bodyTimeout = TimeAmount(configuration.http.bodyTimeout)
         let idle = TimeAmount(configuration.http.idleTimeout)
         return Application(
-            responder: PublicFastPath(box: statusPage.box, next: router.buildResponder()),
+            responder: MeasuredResponder(metrics: metrics, next: PublicFastPath(box: statusPage.box, next: router.buildResponder())),
             server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(counter: counter, bodyTimeout: bodyTimeout)], idleTimeout: idle)),
             configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "Belay"),
             // Services stop in reverse order after the server has finished its requests; the ingest queue

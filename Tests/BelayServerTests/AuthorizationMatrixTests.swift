@@ -32,6 +32,9 @@ import Testing
         "GET /api/v2/scheduled-maintenances/active.json": .everyone, "GET /assets/app.js": .everyone, "GET /assets/belay.css": .everyone,
         "GET /assets/local-time.js": .everyone, "GET /assets/favicon.svg": .everyone,
         "GET /incidents/{id}": .everyone, "GET /history": .everyone,
+        // Belay watched like any service: liveness and readiness for anyone; metrics with any token (or from
+        // --metrics-allow addresses, which the harness has none of).
+        "GET /healthz": .everyone, "GET /readyz": .everyone, "GET /metrics": .role(.viewer),
         "GET /api/v1/openapi.json": .everyone, "GET /api/v1/health": .everyone,
         // Secrets in the request.
         "POST /api/v1/integrations/{id}/alertmanager": .secret, "POST /api/v1/integrations/{id}/events": .secret,

@@ -59,6 +59,7 @@ public enum ConfigurationLoader {
         Setting("body-timeout") { value, c in c.http.bodyTimeout = .seconds(try duration(value, minimum: 0.1)) },
         Setting("max-connections-per-client") { value, c in c.http.maxConnectionsPerClient = try number(value, in: 1...1_000_000) },
         Setting("trusted-proxy") { value, c in c.http.trustedProxies = try cidrs(value) },
+        Setting("metrics-allow") { value, c in c.http.metricsAllow = try cidrs(value) },
         Setting("data") { value, c in c.data.directory = value },
         // BELAY_DATABASE_URL, the name libraries and platforms (Heroku, Render, Fly) give it.
         Setting("database", variable: "BELAY_DATABASE_URL") { value, c in

@@ -40,6 +40,8 @@ public struct ServerConfiguration: Sendable {
         /// Proxies whose X-Forwarded-For / Forwarded headers name the client (for every per-address limit,
         /// throttle and log line). Empty: the peer is the client and those headers are ignored.
         public var trustedProxies: [CIDR] = []
+        /// Client addresses that may read `/metrics` without a bearer token (a Prometheus server).
+        public var metricsAllow: [CIDR] = []
 
         public init() {}
     }

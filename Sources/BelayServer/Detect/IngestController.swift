@@ -17,13 +17,33 @@ struct IngestController {
     let store: any DetectStore
     let bodyLimit: Int
     let maxAlerts: Int
+    let metrics: BelayMetrics
 
     func addRoutes(to router: Router<AppRequestContext>) {
         // ":id" holds the key: Hummingbird's router wants one parameter name per level of a path, and
         // /api/v1/integrations/:id is the integration's own resource.
-        router.post("api/v1/integrations/:id/alertmanager", use: alertmanager)
-        router.post("api/v1/integrations/:id/events", use: generic)
-        router.post("v2/enqueue", use: pagerDuty)
+        router.post("api/v1/integrations/:id/alertmanager", use: measured(.alertmanager, alertmanager))
+        router.post("api/v1/integrations/:id/events", use: measured(.generic, generic))
+        router.post("v2/enqueue", use: measured(.pagerduty, pagerDuty))
+    }
+
+    /// Counts each answer as accepted (with its time) or rejected by reason; PagerDuty's refusals are
+    /// answers rather than errors, so both are read.
+    private func measured(
+        _ format: BelayMetrics.IngestFormat, _ handler: @escaping @Sendable (Request, AppRequestContext) async throws -> Response
+    ) -> @Sendable (Request, AppRequestContext) async throws -> Response {
+        { [metrics] request, context in
+            let started = ContinuousClock.now
+            do {
+                let response = try await handler(request, context)
+                metrics.ingestAnswered(format, status: response.status.code, code: nil, elapsed: ContinuousClock.now - started)
+                return response
+            } catch {
+                let answer = APIError.from(error)
+                metrics.ingestAnswered(format, status: answer?.status.code ?? 500, code: answer?.code, elapsed: ContinuousClock.now - started)
+                throw error
+            }
+        }
     }
 
     @Sendable func alertmanager(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -127,7 +147,9 @@ struct IngestController {
     private func submit(_ batch: IngestBatch) async throws -> [SignalReceipt] {
         do {
             switch try await queue.submit(batch) {
-            case .success(let receipts): return receipts
+            case .success(let receipts):
+                metrics.eventsAccepted(receipts.count)
+                return receipts
             case .failure(let error):
                 if case .notFound = error { throw APIError.notFound("no enabled integration has this key") }
                 throw error

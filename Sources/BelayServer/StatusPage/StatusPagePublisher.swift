@@ -14,6 +14,7 @@ public actor StatusPagePublisher: Service {
     public nonisolated let box: SnapshotBox
     /// Gets each new snapshot to copy to disk (`--status-mirror`); it returns at once.
     let mirror: StatusMirror?
+    let metrics: BelayMetrics?
     let logger: Logger
     /// When the current snapshot was built, and the moments after that at which a schedule changes what
     /// it shows (maintenance starting or ending); the timer rebuilds only when one has passed.
@@ -26,19 +27,21 @@ public actor StatusPagePublisher: Service {
     /// Even with nothing scheduled, rebuild this often so uptime figures for open incidents keep moving.
     static let maximumAge: TimeInterval = 300
 
-    init(store: any ComponentStore & IncidentStore & MaintenanceStore & DetectStore & EventStore, clock: any WallClock, builder: StatusPageBuilder, configuration: ServerConfiguration, box: SnapshotBox, mirror: StatusMirror? = nil, logger: Logger) {
+    init(store: any ComponentStore & IncidentStore & MaintenanceStore & DetectStore & EventStore, clock: any WallClock, builder: StatusPageBuilder, configuration: ServerConfiguration, box: SnapshotBox, mirror: StatusMirror? = nil, metrics: BelayMetrics? = nil, logger: Logger) {
         self.store = store
         self.clock = clock
         self.builder = builder
         self.configuration = configuration
         self.box = box
         self.mirror = mirror
+        self.metrics = metrics
         self.logger = logger
     }
 
     /// Reads the public data and replaces the snapshot. Safe to call at any time; calls are serialised.
     public func rebuild() async throws {
         // The log's head names the data this snapshot shows (events committed later trigger another build).
+        let began = ContinuousClock.now
         let version = UInt64(clamping: try await store.eventHead())
         let now = clock.now
         let since = now.addingTimeInterval(-Double(configuration.statusPage.historyDays) * 86400)
@@ -63,6 +66,7 @@ public actor StatusPagePublisher: Service {
             Self.renderQueue.async { continuation.resume(with: Result { try builder.build(data) }) }
         }
         box.replace(with: snapshot)
+        metrics?.statusPageRebuilt(in: ContinuousClock.now - began)
         mirror?.offer(snapshot)
         builtAt = now
         boundaries = maintenances.flatMap { [$0.scheduledStart, $0.scheduledEnd] }.filter { $0 > now }
@@ -109,6 +113,7 @@ public actor StatusPagePublisher: Service {
         } catch is CancellationError {
             // Shutting down: the last snapshot stands until the process exits.
         } catch {
+            metrics?.statusPageRebuildFailed()
             logger.error("status page rebuild failed; serving the previous snapshot", metadata: ["error": "\(error)"])
         }
     }

@@ -7,7 +7,9 @@ import BelayServer
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
 import NIOCore
+import Prometheus
 
 /// Options every command that opens the data directory shares. Flags win over BELAY_* variables.
 struct DataOptions: ParsableArguments {
@@ -161,6 +163,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "CIDRs of proxies whose X-Forwarded-For/Forwarded headers name the client, comma-separated (env BELAY_TRUSTED_PROXY).")
     var trustedProxy: String?
 
+    @Option(name: .long, help: "CIDRs that may read /metrics without a token, comma-separated, e.g. 10.0.5.0/24 (env BELAY_METRICS_ALLOW).")
+    var metricsAllow: String?
+
     @Option(name: .long, help: "The only directory certificate-file monitors may read (env BELAY_CERTIFICATE_DIR; default: none, upload PEMs instead).")
     var certificateDir: String?
 
@@ -201,7 +206,7 @@ struct Serve: AsyncParsableCommand {
             ("result-retention", resultRetention), ("event-retention", eventRetention), ("monitor-concurrency", monitorConcurrency.map(String.init)),
             ("ingest-queue", ingestQueue.map(String.init)), ("timezone", timezone), ("max-body", maxBody.map(String.init)),
             ("max-alert-body", maxAlertBody.map(String.init)), ("idle-timeout", idleTimeout), ("body-timeout", bodyTimeout),
-            ("max-connections-per-client", maxConnectionsPerClient.map(String.init)), ("trusted-proxy", trustedProxy),
+            ("max-connections-per-client", maxConnectionsPerClient.map(String.init)), ("trusted-proxy", trustedProxy), ("metrics-allow", metricsAllow),
             ("certificate-dir", certificateDir), ("max-alerts-per-delivery", maxAlertsPerDelivery.map(String.init)),
             ("smtp-url", smtpURL), ("smtp-security", smtpSecurity), ("smtp-user", smtpUser), ("smtp-from", smtpFrom), ("smtp-ca", smtpCA),
             ("smtp-allow", smtpAllow), ("subscriber-damping", subscriberDamping),
@@ -244,7 +249,11 @@ struct Serve: AsyncParsableCommand {
         let database = opened.store
         if demo { try await Self.loadDemo(into: database, replays: demoReplays, logger: logger) }
         let setupCode = try await BelayApp.firstRunSetupCode(store: database, now: Date())
-        let app = try await BelayApp.build(store: database, storeServices: opened.services, configuration: configuration, logger: logger)
+        // Once per process: libraries that emit swift-metrics land in the registry `/metrics` prints too.
+        let metrics = BelayMetrics()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
+        let app = try await BelayApp.build(
+            store: database, storeServices: opened.services, configuration: configuration, metrics: metrics, logger: logger)
         let publicURL = configuration.http.publicURL
         let host = configuration.http.host
         let application = app.application(logger: logger) { port in
