@@ -22,6 +22,8 @@ install_package() {
 if ! command -v alertmanager >/dev/null 2>&1 && ! command -v prometheus-alertmanager >/dev/null 2>&1; then
     install_package prometheus-alertmanager
 fi
+# A real Prometheus scrapes Belay's /metrics and promtool checks docs/prometheus/belay-rules.yml (test_prometheus.py).
+command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || install_package prometheus
 command -v unshare >/dev/null 2>&1 && command -v nsenter >/dev/null 2>&1 || install_package util-linux
 command -v ip >/dev/null 2>&1 || install_package iproute2
 # openssl makes the SMTP relay's self-signed certificate (notify_peers.py).
