@@ -15,8 +15,16 @@ public struct CheckReport: Sendable, Equatable {
     public init(outcome: CheckOutcome, latencyMs: Double? = nil, message: String, isConfigurationProblem: Bool = false) {
         self.outcome = outcome
         self.latencyMs = latencyMs
-        self.message = message
+        self.message = Self.printable(message)
         self.isConfigurationProblem = isConfigurationProblem
+    }
+
+    /// A message may quote what a monitored server sent (a status line, a certificate's name): its control
+    /// characters become U+FFFD, so the message displays as stored and every backend can store it
+    /// (PostgreSQL text cannot hold NUL, and one such result would fail the whole batch).
+    static func printable(_ message: String) -> String {
+        guard !Validate.isAllowedText(message) else { return message }
+        return String(String.UnicodeScalarView(message.unicodeScalars.map { Validate.isAllowedText(String($0)) ? $0 : "\u{FFFD}" }))
     }
 }
 

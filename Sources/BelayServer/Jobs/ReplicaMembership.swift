@@ -15,6 +15,8 @@ final class ReplicaMembership: Service, Sendable {
     private let renewEvery: Duration
     private let logger: Logger
     private let live = Mutex<[String]>([])
+    /// When this replica's own lease, as last renewed, runs out.
+    private let leaseEnds = Mutex<Date?>(nil)
     private let observers = Mutex<[@Sendable (_ replicas: Int) -> Void]>([])
 
     init(id: String = ReplicaMembership.makeID(), store: any LeaseStore, clock: any WallClock, renewEvery: Duration = .seconds(5), logger: Logger) {
@@ -47,6 +49,9 @@ final class ReplicaMembership: Service, Sendable {
     func owns(_ key: Int64) -> Bool {
         let replicas = replicas
         guard !replicas.isEmpty else { return true }
+        // A replica that could not renew (the database unreachable from here) stops checking once its lease
+        // has run out, when the others may have taken its share: no monitor is checked by two for long.
+        if let ends = leaseEnds.withLock({ $0 }), clock.now > ends, replicas.count > 1 { return false }
         return MonitorOwnership.owner(of: key, among: replicas) == id
     }
 
@@ -56,6 +61,7 @@ final class ReplicaMembership: Service, Sendable {
         let now = clock.now
         var ids = try await store.renewReplica(id: id, now: now, until: now.addingTimeInterval(leaseLength)).map(\.id)
         if !ids.contains(id) { ids = (ids + [id]).sorted() }
+        leaseEnds.withLock { $0 = now.addingTimeInterval(leaseLength) }
         let changed = live.withLock { current -> Bool in
             defer { current = ids }
             return current != ids
