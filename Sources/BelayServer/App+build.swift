@@ -4,6 +4,7 @@ import BelayMonitoring
 import BelayNotify
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -12,6 +13,8 @@ import Logging
 /// Everything a running Belay server is made of, built the same way by `belay serve` and by the tests.
 public struct BelayApp {
     public let router: Router<AppRequestContext>
+    /// The public pages alone, for `--public-listen`'s listener; nil without one.
+    let publicRouter: Router<AppRequestContext>?
     public let statusPage: StatusPagePublisher
     /// The copy of the public snapshot on disk, when `--status-mirror` asks for one.
     public let statusMirror: StatusMirror?
@@ -66,14 +69,20 @@ public struct BelayApp {
         let subscriptions = Subscriptions(store: store, clock: clock, dispatcher: dispatcher)
 
         let boundPort = BoundPort()
-        let router = Router(context: AppRequestContext.self)
-        router.add(middleware: ClientAddressMiddleware(trustedProxies: configuration.http.trustedProxies))
-        router.add(middleware: ErrorMiddleware())
-        router.add(middleware: BodyLimitMiddleware(limit: configuration.http.maxBodyBytes, alertLimit: configuration.http.maxAlertBodyBytes))
-        PublicController(box: box).addRoutes(to: router)
-        SubscriptionController(
-            store: store, clock: clock, builder: builder, subscriptions: subscriptions, throttle: SubscribeThrottle(), configuration: configuration
-        ).addRoutes(to: router)
+        let subscribeThrottle = SubscribeThrottle()
+        // The public pages, on the main listener and on `--public-listen`'s (one throttle for both).
+        func publicRouter() -> Router<AppRequestContext> {
+            let router = Router(context: AppRequestContext.self)
+            router.add(middleware: ClientAddressMiddleware(trustedProxies: configuration.http.trustedProxies))
+            router.add(middleware: ErrorMiddleware())
+            router.add(middleware: BodyLimitMiddleware(limit: configuration.http.maxBodyBytes, alertLimit: configuration.http.maxAlertBodyBytes))
+            PublicController(box: box).addRoutes(to: router)
+            SubscriptionController(
+                store: store, clock: clock, builder: builder, subscriptions: subscriptions, throttle: subscribeThrottle, configuration: configuration
+            ).addRoutes(to: router)
+            return router
+        }
+        let router = publicRouter()
         IngestController(
             queue: ingest, store: store, bodyLimit: configuration.http.maxAlertBodyBytes, maxAlerts: configuration.detect.maxAlertsPerDelivery,
             metrics: metrics
@@ -120,7 +129,7 @@ public struct BelayApp {
         NotificationsWebController(store: store, clock: clock, dispatcher: dispatcher, configuration: configuration, renderer: renderer).addRoutes(to: web)
 
         return BelayApp(
-            router: router, statusPage: publisher, statusMirror: mirror, scheduler: scheduler, boundPort: boundPort,
+            router: router, publicRouter: configuration.http.publicListen == nil ? nil : publicRouter(), statusPage: publisher, statusMirror: mirror, scheduler: scheduler, boundPort: boundPort,
             timedJobs: TimedJobs(
                 store: store, clock: clock, policy: configuration.detect.signalPolicy, eventRetention: configuration.retention.events,
                 replica: membership.id, logger: logger),
@@ -129,25 +138,76 @@ public struct BelayApp {
     }
 
     /// The HTTP application with the status page publisher running beside it. `onListening` gets the
-    /// port actually bound (useful with port 0).
-    public func application(logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        let counter = ConnectionCounter(maxPerClient: configuration.http.maxConnectionsPerClient, exempt: configuration.http.trustedProxies)
-        let bodyTimeout = TimeAmount(configuration.http.bodyTimeout)
-        let idle = TimeAmount(configuration.http.idleTimeout)
+    /// port actually bound (useful with port 0), and `onPublicListening` the public listener's.
+    public func application(
+        logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in },
+        onPublicListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let publicListener = publicApplication(logger: logger, onListening: onPublicListening)
         return Application(
-            responder: MeasuredResponder(metrics: metrics, next: PublicFastPath(box: statusPage.box, next: router.buildResponder())),
-            server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(counter: counter, bodyTimeout: bodyTimeout)], idleTimeout: idle)),
+            responder: MeasuredResponder(metrics: metrics, next: router.buildResponder()),
+            server: server(),
             configuration: .init(address: .hostname(configuration.http.host, port: configuration.http.port), serverName: "Belay"),
             // Services stop in reverse order after the server has finished its requests; the ingest queue
             // is first here, so it is the last to stop and commits every delivery a request accepted.
             // The membership starts before the scheduler and leaves the replica set after it has stopped.
-            services: storeServices + [membership, ingest, dispatcher, statusPage] + (statusMirror.map { [$0] } ?? []) + [scheduler, timedJobs],
+            services: storeServices + [membership, ingest, dispatcher, statusPage] + (statusMirror.map { [$0] } ?? [])
+                + (publicListener.map { [$0] } ?? []) + [scheduler, timedJobs],
             onServerRunning: { [boundPort] channel in
                 let port = channel.localAddress?.port ?? 0
                 boundPort.set(port)
                 await onListening(port)
             },
             logger: logger)
+    }
+
+    /// `--public-listen`'s listener: the public routes only, on event loops of their own.
+    func publicApplication(logger: Logger, onListening: @escaping @Sendable (Int) async -> Void) -> (any Service)? {
+        guard let publicRouter, let address = configuration.http.publicListen else { return nil }
+        let application = Application(
+            responder: MeasuredResponder(metrics: metrics, next: publicRouter.buildResponder()),
+            server: server(),
+            configuration: .init(address: .hostname(address.host, port: address.port), serverName: "Belay"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+            eventLoopGroupProvider: .shared(PublicListener.eventLoops),
+            logger: logger)
+        return PublicListener(address: address, application: application)
+    }
+
+    /// HTTP/1 with the per-client connection limit, the body deadline, the idle timeout, and the
+    /// snapshot's pages answered in the pipeline.
+    private func server() -> HTTPServerBuilder {
+        let counter = ConnectionCounter(maxPerClient: configuration.http.maxConnectionsPerClient, exempt: configuration.http.trustedProxies)
+        let bodyTimeout = TimeAmount(configuration.http.bodyTimeout)
+        let channel = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [ConnectionGuard(counter: counter, bodyTimeout: bodyTimeout)], idleTimeout: TimeAmount(configuration.http.idleTimeout))
+        return .belayHTTP1(box: statusPage.box, configuration: channel) { [metrics] status in metrics.requestAnswered(status: status) }
+    }
+}
+
+/// `--public-listen`'s application, run as one of the main application's services, so both listeners
+/// start and stop together.
+public struct PublicListener: Service {
+    let address: ListenAddress
+    let application: any Service
+
+    /// The public listener's threads, one per core, made once per process: apart from the main listener's,
+    /// so a stampede on the status page queues behind itself and not in front of the API and ingestion.
+    static let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+
+    /// A public listener that could not be bound, told apart from the main one.
+    public struct Unavailable: Error, CustomStringConvertible {
+        public let address: ListenAddress
+        public let error: IOError
+        public var description: String { "cannot listen on \(address) (--public-listen): " + String(describing: error) }
+    }
+
+    public func run() async throws {
+        do {
+            try await application.run()
+        } catch let error as IOError {
+            throw Unavailable(address: address, error: error)
+        }
     }
 }
 

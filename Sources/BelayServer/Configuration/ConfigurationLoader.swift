@@ -60,6 +60,10 @@ public enum ConfigurationLoader {
         Setting("max-connections-per-client") { value, c in c.http.maxConnectionsPerClient = try number(value, in: 1...1_000_000) },
         Setting("trusted-proxy") { value, c in c.http.trustedProxies = try cidrs(value) },
         Setting("metrics-allow") { value, c in c.http.metricsAllow = try cidrs(value) },
+        Setting("public-listen") { value, c in
+            guard let address = ListenAddress(parsing: value) else { throw Invalid(description: "must be HOST:PORT, e.g. 0.0.0.0:8081 (got '\(value)')") }
+            c.http.publicListen = address
+        },
         Setting("data") { value, c in c.data.directory = value },
         // BELAY_DATABASE_URL, the name libraries and platforms (Heroku, Render, Fly) give it.
         Setting("database", variable: "BELAY_DATABASE_URL") { value, c in

@@ -42,6 +42,9 @@ public struct ServerConfiguration: Sendable {
         public var trustedProxies: [CIDR] = []
         /// Client addresses that may read `/metrics` without a bearer token (a Prometheus server).
         public var metricsAllow: [CIDR] = []
+        /// A second listener for the public pages only (`--public-listen`), on event loops of its own, so a
+        /// stampede on the status page cannot starve the API, the war room or ingestion. Nil: none.
+        public var publicListen: ListenAddress?
 
         public init() {}
     }
@@ -174,4 +177,36 @@ public struct ServerConfiguration: Sendable {
         let url = http.publicURL ?? "http://\(http.host):\(http.port)"
         return url.hasSuffix("/") ? String(url.dropLast()) : url
     }
+}
+
+/// A host and port to listen on, from "HOST:PORT" or "[IPv6]:PORT".
+public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Nil unless `text` is HOST:PORT with a port of 0-65535 (0: any free port).
+    public init?(parsing text: String) {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let host: Substring
+        let portText: Substring
+        if trimmed.hasPrefix("[") {
+            guard let close = trimmed.firstIndex(of: "]"), trimmed[close...].hasPrefix("]:") else { return nil }
+            host = trimmed[trimmed.index(after: trimmed.startIndex)..<close]
+            portText = trimmed[trimmed.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = trimmed.lastIndex(of: ":"), !trimmed[..<colon].contains(":") else { return nil }
+            host = trimmed[..<colon]
+            portText = trimmed[trimmed.index(after: colon)...]
+        }
+        guard !host.isEmpty, !host.contains(where: { $0.isWhitespace }), portText.count <= 5, let port = Int(portText), (0...65535).contains(port)
+        else { return nil }
+        self.init(host: String(host), port: port)
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

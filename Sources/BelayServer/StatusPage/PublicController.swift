@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 
 /// The public status page: every route is a dictionary look-up into the current snapshot.
 struct PublicController {
@@ -42,31 +43,24 @@ struct PublicController {
 
     /// The page, gzipped when the client accepts it, or 304 when the client already has this version.
     static func response(_ page: CachedPage, _ request: Request, headOnly: Bool) -> Response {
+        let (status, headers, body) = representation(
+            page, acceptEncoding: request.headers[.acceptEncoding], ifNoneMatch: request.headers[.ifNoneMatch])
+        guard let body, !headOnly else { return Response(status: status, headers: headers) }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: body))
+    }
+
+    /// What to send for `page`: its gzip copy when the client accepts it, and 304 without a body when the
+    /// client already has this version. Shared by the router and `SnapshotResponder`.
+    static func representation(_ page: CachedPage, acceptEncoding: String?, ifNoneMatch: String?) -> (HTTPResponse.Status, HTTPFields, ByteBuffer?) {
         var (body, etag, headers) = (page.body, page.etag, page.headers)
-        if let gzip = page.gzip, CachedPage.acceptsGzip(request.headers[.acceptEncoding]) {
+        if let gzip = page.gzip, CachedPage.acceptsGzip(acceptEncoding) {
             (body, etag, headers) = gzip
         }
-        if CachedPage.matches(etag, ifNoneMatch: request.headers[.ifNoneMatch]) {
+        if CachedPage.matches(etag, ifNoneMatch: ifNoneMatch) {
             headers[.contentLength] = nil
             headers[.contentEncoding] = nil
-            return Response(status: .notModified, headers: headers)
+            return (.notModified, headers, nil)
         }
-        return Response(status: .ok, headers: headers, body: headOnly ? .init() : .init(byteBuffer: body))
-    }
-}
-
-/// Answers GET and HEAD for public pages straight from the snapshot, before the router and its middleware,
-/// because the status page is what a stampede of refreshing users hits. Everything else, and any path
-/// the snapshot lacks, goes on to the router, which also serves these routes.
-struct PublicFastPath<Next: HTTPResponder>: HTTPResponder where Next.Context == AppRequestContext {
-    let box: SnapshotBox
-    let next: Next
-
-    func respond(to request: Request, context: AppRequestContext) async throws -> Response {
-        let method = request.method
-        if method == .get || method == .head, let page = box.snapshot.pages[request.uri.path] {
-            return PublicController.response(page, request, headOnly: method == .head)
-        }
-        return try await next.respond(to: request, context: context)
+        return (.ok, headers, body)
     }
 }

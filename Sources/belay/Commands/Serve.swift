@@ -166,6 +166,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "CIDRs that may read /metrics without a token, comma-separated, e.g. 10.0.5.0/24 (env BELAY_METRICS_ALLOW).")
     var metricsAllow: String?
 
+    @Option(name: .long, help: "HOST:PORT of a second listener for the public pages only (status page, feeds, Statuspage JSON, subscribing), on its own threads (env BELAY_PUBLIC_LISTEN).")
+    var publicListen: String?
+
     @Option(name: .long, help: "The only directory certificate-file monitors may read (env BELAY_CERTIFICATE_DIR; default: none, upload PEMs instead).")
     var certificateDir: String?
 
@@ -207,6 +210,7 @@ struct Serve: AsyncParsableCommand {
             ("ingest-queue", ingestQueue.map(String.init)), ("timezone", timezone), ("max-body", maxBody.map(String.init)),
             ("max-alert-body", maxAlertBody.map(String.init)), ("idle-timeout", idleTimeout), ("body-timeout", bodyTimeout),
             ("max-connections-per-client", maxConnectionsPerClient.map(String.init)), ("trusted-proxy", trustedProxy), ("metrics-allow", metricsAllow),
+            ("public-listen", publicListen),
             ("certificate-dir", certificateDir), ("max-alerts-per-delivery", maxAlertsPerDelivery.map(String.init)),
             ("smtp-url", smtpURL), ("smtp-security", smtpSecurity), ("smtp-user", smtpUser), ("smtp-from", smtpFrom), ("smtp-ca", smtpCA),
             ("smtp-allow", smtpAllow), ("subscriber-damping", subscriberDamping),
@@ -256,7 +260,7 @@ struct Serve: AsyncParsableCommand {
             store: database, storeServices: opened.services, configuration: configuration, metrics: metrics, logger: logger)
         let publicURL = configuration.http.publicURL
         let host = configuration.http.host
-        let application = app.application(logger: logger) { port in
+        let application = app.application(logger: logger, onListening: { port in
             // Only once the listener is bound: a port in use must not log that Belay serves.
             logger.info("serving", metadata: ["url": "http://\(host):\(port)"])
             guard let setupCode else { return }
@@ -274,11 +278,21 @@ struct Serve: AsyncParsableCommand {
                 ==============================================================
 
                 """.utf8))
-        }
+        }, onPublicListening: { [publicListen = configuration.http.publicListen] port in
+            logger.info("serving public pages", metadata: ["url": "http://\(ListenAddress(host: publicListen?.host ?? host, port: port))"])
+        })
         do {
             try await application.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         } catch let error as IOError {
             throw CLIError(description: Self.listenFailure(error, host: host, port: configuration.http.port))
+        } catch let error as PublicListener.Unavailable {
+            let reason = switch error.error.errnoCode {
+            case EADDRINUSE: "the port is already in use"
+            case EACCES: "no permission (ports below 1024 need privileges)"
+            case EADDRNOTAVAIL: "\(error.address.host) is not an address of this machine"
+            default: FailureMessage.reason(errno: error.error.errnoCode)
+            }
+            throw CLIError(description: "cannot listen on \(error.address) for --public-listen (or BELAY_PUBLIC_LISTEN): \(reason)")
         }
         logger.info("stopped")
     }
