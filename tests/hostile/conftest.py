@@ -125,10 +125,14 @@ class Belay:
             self.process = subprocess.Popen(self.command, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
         deadline = time.time() + 60
         while time.time() < deadline:
-            match = re.search(r"listening on 127\.0\.0\.1:(\d+)", self.log())
-            if match:
+            # Belay's own line, not Hummingbird's "listening on", which both listeners print.
+            match = re.search(r'"msg":"serving",[^}]*"url":"http://127\.0\.0\.1:(\d+)"', self.log())
+            # With --public-listen, both listeners must be up; the second one's port is `public_port`.
+            public = re.search(r'"msg":"serving public pages",[^}]*"url":"http://[^"]*:(\d+)"', self.log())
+            if match and (public or "--public-listen" not in self.args):
                 self.port = int(match.group(1))
                 self.url = f"http://127.0.0.1:{self.port}"
+                self.public_port = int(public.group(1)) if public else None
                 return
             if self.process.poll() is not None:
                 log = self.log()

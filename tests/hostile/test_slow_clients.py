@@ -176,12 +176,26 @@ def check_root_results(results, what):
                      f"(status, seconds): {bad[:10]}; slowest {worst:.2f} s")
 
 
+# The main listener and --public-listen's hold the same line against slow clients.
+@pytest.fixture(params=["main", "public"])
+def listener(request):
+    return request.param
+
+
+def start_on(start_belay, listener, *args):
+    """A server with `args` (and a public listener when `listener` is "public") and the port under test."""
+    if listener == "public":
+        args = (*args, "--public-listen", "127.0.0.1:0")
+    belay = start_belay(*args)
+    return belay, belay.public_port if listener == "public" else belay.port
+
+
 # ---------------------------------------------------------------- the status page stays up
 
-def test_root_answers_while_2000_idle_and_trickling_connections_are_held(start_belay):
-    belay = start_belay("--idle-timeout", "60s", "--body-timeout", "60s")
+def test_root_answers_while_2000_idle_and_trickling_connections_are_held(start_belay, listener):
+    belay, port = start_on(start_belay, listener, "--idle-timeout", "60s", "--body-timeout", "60s")
     key = integration_key(belay)
-    crowd = Crowd(belay.port)
+    crowd = Crowd(port)
     try:
         crowd.open("idle", CROWD, sources("127.0.10", 20))  # 100 per address, under the default cap of 128
         crowd.open("head", TRICKLERS, sources("127.0.11", 5), trickle=SLOW_HEAD)
@@ -189,7 +203,7 @@ def test_root_answers_while_2000_idle_and_trickling_connections_are_held(start_b
                    head=slow_body_head(f"/api/v1/integrations/{key}/alertmanager"), trickle=b"[" * 1000)
         crowd.start()
         assert not crowd.errors, f"could not open the crowd: {crowd.errors[:5]} ({len(crowd.errors)} failures)"
-        results = measure_root(belay.port, seconds=8)
+        results = measure_root(port, seconds=8)
         held = crowd.open_count("idle")
         trickling = crowd.open_count("head") + crowd.open_count("body")
     finally:
@@ -203,11 +217,11 @@ def test_root_answers_while_2000_idle_and_trickling_connections_are_held(start_b
 
 # ---------------------------------------------------------------- timeouts close them
 
-def test_idle_and_trickling_connections_are_closed_after_the_timeouts(start_belay):
+def test_idle_and_trickling_connections_are_closed_after_the_timeouts(start_belay, listener):
     idle_timeout, body_timeout = 2.0, 3.0
-    belay = start_belay("--idle-timeout", "2s", "--body-timeout", "3s")
+    belay, port = start_on(start_belay, listener, "--idle-timeout", "2s", "--body-timeout", "3s")
     key = integration_key(belay)
-    crowd = Crowd(belay.port)
+    crowd = Crowd(port)
     try:
         crowd.open("idle", CROWD, sources("127.0.20", 20))
         crowd.open("head", TRICKLERS, sources("127.0.21", 5), trickle=SLOW_HEAD)
@@ -219,7 +233,7 @@ def test_idle_and_trickling_connections_are_closed_after_the_timeouts(start_bela
         crowd.start()
         assert not crowd.errors, f"could not open the crowd: {crowd.errors[:5]} ({len(crowd.errors)} failures)"
         # Meanwhile the page answers: closing thousands of connections must not stall the server either.
-        results = measure_root(belay.port, seconds=4)
+        results = measure_root(port, seconds=4)
         crowd.wait_all_closed(time.monotonic() + max(idle_timeout, body_timeout) + SLACK)
         conns = {kind: crowd.of(kind) for kind in ("idle", "head", "body")}
     finally:
@@ -249,9 +263,9 @@ def test_idle_and_trickling_connections_are_closed_after_the_timeouts(start_bela
     belay.assert_serving(what="after the timeouts")
 
 
-def test_keep_alive_connection_is_closed_once_idle_but_not_while_in_use(start_belay):
-    belay = start_belay("--idle-timeout", "2s", "--body-timeout", "3s")
-    sock = connect(belay.port)
+def test_keep_alive_connection_is_closed_once_idle_but_not_while_in_use(start_belay, listener):
+    belay, port = start_on(start_belay, listener, "--idle-timeout", "2s", "--body-timeout", "3s")
+    sock = connect(port)
     try:
         # In use: a request every 0.7 s for ~5 s (longer than the idle timeout) on the same connection.
         for i in range(7):
@@ -289,14 +303,14 @@ def test_a_slow_body_that_arrives_within_the_body_timeout_is_served(start_belay)
 
 # ---------------------------------------------------------------- per-client cap
 
-def test_connections_over_the_per_client_cap_are_closed_while_other_clients_are_served(start_belay):
+def test_connections_over_the_per_client_cap_are_closed_while_other_clients_are_served(start_belay, listener):
     cap = 8
-    belay = start_belay("--max-connections-per-client", str(cap), "--idle-timeout", "30s")
+    belay, port = start_on(start_belay, listener, "--max-connections-per-client", str(cap), "--idle-timeout", "30s")
     crowded, other = "127.0.30.1", "127.0.30.2"
     held = []
     try:
         for i in range(cap):
-            sock = connect(belay.port, source=crowded)
+            sock = connect(port, source=crowded)
             sock.sendall(b"GET / HTTP/1.1\r\nHost: belay.test\r\n\r\n")
             status, head, _ = read_response(sock, timeout=10)
             assert status == 200, f"connection {i + 1} of {cap} (at the cap, not over it) got {status}: {head[:200]!r}"
@@ -304,7 +318,7 @@ def test_connections_over_the_per_client_cap_are_closed_while_other_clients_are_
 
         refused = []
         for i in range(4):
-            extra = connect(belay.port, source=crowded)
+            extra = connect(port, source=crowded)
             try:
                 try:
                     extra.sendall(b"GET / HTTP/1.1\r\nHost: belay.test\r\n\r\n")
@@ -322,7 +336,7 @@ def test_connections_over_the_per_client_cap_are_closed_while_other_clients_are_
                                    f"only {len(refused)} of 4 more from the same address were closed; the rest were served")
 
         # Another client is served meanwhile, and so is a connection already under the cap.
-        status, _, _ = raw_request(belay.port, "GET", "/", source=other, timeout=10)
+        status, _, _ = raw_request(port, "GET", "/", source=other, timeout=10)
         assert status == 200, f"GET / from {other} while {crowded} is at its cap -> {status}"
         held[0].sendall(b"GET / HTTP/1.1\r\nHost: belay.test\r\n\r\n")
         status, head, _ = read_response(held[0], timeout=10)
@@ -336,7 +350,7 @@ def test_connections_over_the_per_client_cap_are_closed_while_other_clients_are_
     last = None
     while time.monotonic() < deadline:
         try:
-            last, _, _ = raw_request(belay.port, "GET", "/", source=crowded, timeout=5)
+            last, _, _ = raw_request(port, "GET", "/", source=crowded, timeout=5)
             if last == 200:
                 break
         except OSError as error:
