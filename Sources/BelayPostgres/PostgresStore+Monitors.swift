@@ -184,6 +184,8 @@ extension PostgresStore {
             try await Self.insertResults(stored, connection, logger: logger)
             try await Self.addRollups(CheckRollup.summarize(stored), connection, logger: logger)
             var groups: [EventGroup] = []
+            // Read once, when some monitor changed state, for all of them.
+            var reads: IngestReads?
             for (id, from, status) in transitions {
                 guard let monitor = try await Self.fetchMonitor(id, connection, logger: logger) else { continue }
                 // The monitor itself changed state: it is the actor, like the signal it raises.
@@ -191,8 +193,10 @@ extension PostgresStore {
                     groups.append(EventGroup(actor: Actor(monitor.source), events: [.monitorStatusChanged(id: id, from: from, to: status)]))
                 }
                 let event = monitor.signalEvent(for: status, at: now)
+                var current = if let reads { reads } else { try await IngestReads(connection, logger: logger) }
                 let outcome = try await Self.ingest(
-                    IngestBatch(origin: .source(monitor.source), events: [event]), policy: policy, now: now, connection, logger: logger)
+                    IngestBatch(origin: .source(monitor.source), events: [event]), policy: policy, now: now, reads: &current, connection, logger: logger)
+                reads = current
                 groups.append(EventGroup(actor: outcome.actor, events: outcome.events))
             }
             return Written((), groups: groups)

@@ -13,9 +13,10 @@ extension PostgresStore: DetectStore {
             var results: [Result<[SignalReceipt], DomainError>] = []
             var groups: [EventGroup] = []
             results.reserveCapacity(batches.count)
+            var reads = try await IngestReads(connection, logger: logger)
             for batch in batches {
                 do {
-                    let outcome = try await Self.ingestInSavepoint(batch, policy: policy, now: now, connection, logger: logger)
+                    let outcome = try await Self.ingestInSavepoint(batch, policy: policy, now: now, reads: &reads, connection, logger: logger)
                     results.append(.success(outcome.receipts))
                     groups.append(EventGroup(actor: outcome.actor, events: outcome.events))
                 } catch let error as DomainError {
@@ -30,15 +31,18 @@ extension PostgresStore: DetectStore {
     /// writer have stored the same active alert first (signal_active_key, which holds dedup whoever writes),
     /// the delivery runs once more and finds that alert as a duplicate.
     static func ingestInSavepoint(
-        _ batch: IngestBatch, policy: SignalPolicy, now: Date, _ connection: PostgresConnection, logger: Logger
+        _ batch: IngestBatch, policy: SignalPolicy, now: Date, reads: inout IngestReads, _ connection: PostgresConnection, logger: Logger
     ) async throws -> Ingested {
         var attempt = 0
         while true {
             attempt += 1
             try await connection.query("SAVEPOINT ingest_batch", logger: logger)
+            // A rolled-back delivery leaves `reads` as it found them.
+            var changed = reads
             do {
-                let outcome = try await ingest(batch, policy: policy, now: now, connection, logger: logger)
+                let outcome = try await ingest(batch, policy: policy, now: now, reads: &changed, connection, logger: logger)
                 try await connection.query("RELEASE SAVEPOINT ingest_batch", logger: logger)
+                reads = changed
                 return outcome
             } catch {
                 try await connection.query("ROLLBACK TO SAVEPOINT ingest_batch", logger: logger)
@@ -46,6 +50,37 @@ extension PostgresStore: DetectStore {
                 if attempt == 1, StorageFault.uniqueViolation(error) == "signal_active_key" { continue }
                 throw error
             }
+        }
+    }
+
+    /// What every delivery of one group commit reads, read once for the group: the advisory write lock keeps
+    /// every other writer out while the group's transaction runs, and each delivery leaves the open
+    /// incidents and its integration as it stored them for the next.
+    struct IngestReads: Sendable {
+        var openIncidents: [Incident]
+        let knownComponents: Set<String>
+        let publicComponents: Set<String>
+        /// Integrations by key hash, as this group has stored them.
+        var integrations: [String: Integration] = [:]
+        /// The maintenance in force, read when a delivery first may change a component's status.
+        var windows: [MaintenanceWindow]?
+
+        init(_ connection: PostgresConnection, logger: Logger) async throws {
+            openIncidents = try await PostgresStore.openIncidents(connection, logger: logger)
+            knownComponents = try await PostgresStore.knownComponents(connection, logger: logger)
+            publicComponents = try await PostgresStore.publicAutomaticComponents(connection, logger: logger)
+        }
+
+        mutating func integration(keyHash: String, _ connection: PostgresConnection, logger: Logger) async throws -> Integration? {
+            if let known = integrations[keyHash] { return known }
+            return try await PostgresStore.fetchIntegration(keyHash: keyHash, connection, logger: logger)
+        }
+
+        mutating func maintenance(now: Date, _ connection: PostgresConnection, logger: Logger) async throws -> [MaintenanceWindow] {
+            if let windows { return windows }
+            let stored = try await PostgresStore.storedWindows(now: now, connection, logger: logger)
+            windows = stored
+            return stored
         }
     }
 
@@ -57,11 +92,13 @@ extension PostgresStore: DetectStore {
     }
 
     /// Runs the Core planner over one delivery and stores what it decides.
-    static func ingest(_ batch: IngestBatch, policy: SignalPolicy, now: Date, _ connection: PostgresConnection, logger: Logger) async throws -> Ingested {
+    static func ingest(
+        _ batch: IngestBatch, policy: SignalPolicy, now: Date, reads: inout IngestReads, _ connection: PostgresConnection, logger: Logger
+    ) async throws -> Ingested {
         let source: SignalSource
         switch batch.origin {
         case .integrationKey(let hash):
-            var integration = try await fetchIntegration(keyHash: hash, connection, logger: logger)
+            var integration = try await reads.integration(keyHash: hash, connection, logger: logger)
             try Integration.checkAccepts(integration)
             integration?.recordDelivery(events: batch.events.count, at: now)
             guard let integration else { throw DomainError.notFound(what: "integration", id: "with this key") }
@@ -70,14 +107,14 @@ extension PostgresStore: DetectStore {
                 UPDATE integration SET lastEventAt = \(integration.lastEventAt?.timeIntervalSince1970), eventCount = \(integration.eventCount)
                 WHERE id = \(integration.id)
                 """, logger: logger)
+            reads.integrations[hash] = integration
             source = integration.source
         case .source(let given):
             source = given
         }
         var ingestion = SignalIngestion(
-            source: source, openIncidents: try await openIncidents(connection, logger: logger),
-            knownComponents: try await knownComponents(connection, logger: logger),
-            publicComponents: try await publicAutomaticComponents(connection, logger: logger), policy: policy, now: now)
+            source: source, openIncidents: reads.openIncidents, knownComponents: reads.knownComponents,
+            publicComponents: reads.publicComponents, policy: policy, now: now)
         var receipts: [SignalReceipt] = []
         receipts.reserveCapacity(batch.events.count)
         let decided = batch.matchedRules(for: source.routing)
@@ -95,14 +132,17 @@ extension PostgresStore: DetectStore {
             let plan = ingestion.plan(event, matchedRule: rule, existing: existing) { fed?.contains($0) ?? false }
             receipts.append(try await store(plan, &ingestion, connection, logger: logger))
         }
+        var saved: [Incident] = []
         for (incident, entries) in ingestion.changedIncidents {
             var incident = incident
             _ = try await saveIncident(&incident, entries: entries, connection, logger: logger)
+            saved.append(incident)
         }
+        reads.openIncidents = ingestion.openIncidents(afterSaving: saved)
         _ = try await insertEntries(ingestion.lateEntries, connection, logger: logger)
         var events = ingestion.events
         if ingestion.mayChangeComponentStatus {
-            events += ingestion.componentStatusEvents(maintenances: try await storedWindows(now: now, connection, logger: logger))
+            events += ingestion.componentStatusEvents(maintenances: try await reads.maintenance(now: now, connection, logger: logger))
         }
         return Ingested(receipts: receipts, events: events, actor: Actor(source))
     }

@@ -103,6 +103,8 @@ extension AppDatabase: DetectStore {
                 }
             }
             try Self.addRollups(CheckRollup.summarize(stored), db)
+            // Read once, when some monitor changed state, for all of them.
+            var reads: IngestReads?
             for (id, from, status) in transitions {
                 guard let monitor = try MonitorRecord.fetchOne(db, key: id)?.domain() else { continue }
                 // The monitor itself changed state: it is the actor, like the signal it raises.
@@ -110,7 +112,9 @@ extension AppDatabase: DetectStore {
                     groups.append(EventGroup(actor: Actor(monitor.source), events: [.monitorStatusChanged(id: id, from: from, to: status)]))
                 }
                 let event = monitor.signalEvent(for: status, at: now)
-                let outcome = try Self.ingest(IngestBatch(origin: .source(monitor.source), events: [event]), policy: policy, now: now, db)
+                var current = try reads ?? IngestReads(db, now: now)
+                let outcome = try Self.ingest(IngestBatch(origin: .source(monitor.source), events: [event]), policy: policy, now: now, reads: &current, db)
+                reads = current
                 groups.append(EventGroup(actor: outcome.actor, events: outcome.events))
             }
             return Written((), groups: groups)
@@ -235,14 +239,18 @@ extension AppDatabase: DetectStore {
             var results: [Result<[SignalReceipt], DomainError>] = []
             var groups: [EventGroup] = []
             results.reserveCapacity(batches.count)
+            var reads = try IngestReads(db, now: now)
             for batch in batches {
                 var outcome: Ingested?
+                // A failed delivery's savepoint is rolled back, and so is what it would have changed in `reads`.
+                var attempt = reads
                 do {
                     try db.inSavepoint {
-                        outcome = try Self.ingest(batch, policy: policy, now: now, db)
+                        outcome = try Self.ingest(batch, policy: policy, now: now, reads: &attempt, db)
                         return .commit
                     }
                     if let outcome {
+                        reads = attempt
                         results.append(.success(outcome.receipts))
                         groups.append(EventGroup(actor: outcome.actor, events: outcome.events))
                     }
@@ -254,6 +262,37 @@ extension AppDatabase: DetectStore {
         }
     }
 
+    /// What every delivery of one group commit reads, read once for the group: nothing else writes while
+    /// the group's transaction runs, and each delivery leaves the open incidents and its integration as it
+    /// stored them for the next.
+    struct IngestReads {
+        var openIncidents: [Incident]
+        let knownComponents: Set<String>
+        let publicComponents: Set<String>
+        /// Integrations by key hash, as this group has stored them.
+        var integrations: [String: Integration] = [:]
+        /// The maintenance in force, read when a delivery first may change a component's status.
+        var windows: [MaintenanceWindow]?
+
+        init(_ db: Database, now: Date) throws {
+            openIncidents = try AppDatabase.openIncidents(db)
+            knownComponents = try AppDatabase.knownComponents(db)
+            publicComponents = try AppDatabase.publicAutomaticComponents(db)
+        }
+
+        mutating func integration(keyHash: String, _ db: Database) throws -> Integration? {
+            if let known = integrations[keyHash] { return known }
+            return try IntegrationRecord.filter(Column("keyHash") == keyHash).fetchOne(db)?.domain()
+        }
+
+        mutating func maintenance(now: Date, _ db: Database) throws -> [MaintenanceWindow] {
+            if let windows { return windows }
+            let stored = try AppDatabase.storedWindows(now: now, db)
+            windows = stored
+            return stored
+        }
+    }
+
     /// What one delivery did: receipts for the sender, events for the log, and who sent it.
     struct Ingested {
         var receipts: [SignalReceipt]
@@ -262,22 +301,23 @@ extension AppDatabase: DetectStore {
     }
 
     /// Runs the Core planner over one delivery and stores what it decides.
-    static func ingest(_ batch: IngestBatch, policy: SignalPolicy, now: Date, _ db: Database) throws -> Ingested {
+    static func ingest(_ batch: IngestBatch, policy: SignalPolicy, now: Date, reads: inout IngestReads, _ db: Database) throws -> Ingested {
         let source: SignalSource
         switch batch.origin {
         case .integrationKey(let hash):
-            var integration = try IntegrationRecord.filter(Column("keyHash") == hash).fetchOne(db)?.domain()
+            var integration = try reads.integration(keyHash: hash, db)
             try Integration.checkAccepts(integration)
             integration?.recordDelivery(events: batch.events.count, at: now)
             guard let integration else { throw DomainError.notFound(what: "integration", id: "with this key") }
             try IntegrationRecord(integration).update(db, columns: ["lastEventAt", "eventCount"])
+            reads.integrations[hash] = integration
             source = integration.source
         case .source(let given):
             source = given
         }
         var ingestion = SignalIngestion(
-            source: source, openIncidents: try openIncidents(db), knownComponents: try knownComponents(db),
-            publicComponents: try publicAutomaticComponents(db), policy: policy, now: now)
+            source: source, openIncidents: reads.openIncidents, knownComponents: reads.knownComponents,
+            publicComponents: reads.publicComponents, policy: policy, now: now)
         var receipts: [SignalReceipt] = []
         receipts.reserveCapacity(batch.events.count)
         let decided = batch.matchedRules(for: source.routing)
@@ -293,18 +333,21 @@ extension AppDatabase: DetectStore {
             }
             receipts.append(try store(plan, &ingestion, db))
         }
+        var saved: [Incident] = []
         for (incident, entries) in ingestion.changedIncidents {
             var incident = incident
             try IncidentRecord(incident).update(db)
             _ = try saveChildren(of: &incident, entries: entries, db)
+            saved.append(incident)
         }
+        reads.openIncidents = ingestion.openIncidents(afterSaving: saved)
         for entry in ingestion.lateEntries {
             var record = try TimelineEntryRecord(entry, incidentId: entry.incidentID)
             try record.insert(db)
         }
         var events = ingestion.events
         if ingestion.mayChangeComponentStatus {
-            events += ingestion.componentStatusEvents(maintenances: try storedWindows(now: now, db))
+            events += ingestion.componentStatusEvents(maintenances: try reads.maintenance(now: now, db))
         }
         return Ingested(receipts: receipts, events: events, actor: Actor(source))
     }

@@ -160,6 +160,15 @@ public struct SignalIngestion: Sendable {
         touched.compactMap { id in open[id].map { ($0, entries[id] ?? []) } }
     }
 
+    /// The open incidents once this delivery is stored, in id order as a backend reads them: what the next
+    /// delivery of the same group commit starts from, so a group reads them once. `saved` holds the
+    /// changed incidents as stored (their new updates with the ids the store gave them).
+    public func openIncidents(afterSaving saved: [Incident]) -> [Incident] {
+        var byID = Dictionary(before.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        for incident in saved { byID[incident.id] = incident }
+        return byID.values.filter(\.isOpen).sorted { $0.id < $1.id }
+    }
+
     /// Whether any incident this delivery touched changed its impact or was opened, the only ways an alert
     /// can change a component's status; when not, the backend need not load the maintenance in force.
     public var mayChangeComponentStatus: Bool {

@@ -40,6 +40,47 @@ extension StoreContract {
             #expect((try? results[2].get())?.map(\.effect) == [.duplicate])
             #expect(try await store.signals(SignalQuery()).count == 1)
         },
+        StoreContract("deliveries in one group commit each see what the ones before stored, as if committed one by one") { store in
+            // The backends read open incidents, components and integrations once per group; the same deliveries
+            // one per commit (on another component, from another source) must end in the same state.
+            _ = try await store.createComponent(ContractFixtures.component("api"))
+            _ = try await store.createComponent(ContractFixtures.component("web"))
+            var grouped = ContractFixtures.source(id: 1)
+            var single = ContractFixtures.source(id: 2)
+            single.routing = Routing(defaultComponents: ["web"])
+            grouped.name = "grouped"
+            single.name = "single"
+            func deliveries(_ source: SignalSource) -> [IngestBatch] {
+                let events: [[SignalEvent]] = [
+                    [ContractFixtures.fire("a")], [ContractFixtures.fire("b"), ContractFixtures.fire("a")],
+                    [SignalEvent(dedupKey: "b", action: .acknowledge, summary: "")],
+                    [SignalEvent(dedupKey: "a", action: .resolve, summary: ""), SignalEvent(dedupKey: "b", action: .resolve, summary: "")],
+                    [ContractFixtures.fire("c")],
+                ]
+                return events.map { IngestBatch(origin: .source(source), events: $0) }
+            }
+            let unknown = IngestBatch(origin: .integrationKey(hash: "no-such-key"), events: [ContractFixtures.fire("x")])
+            var batches = deliveries(grouped)
+            batches.insert(unknown, at: 2)
+            let together = try await store.ingest(batches, policy: SignalPolicy(), now: ContractFixtures.now)
+            #expect((try? together[2].get()) == nil)
+            var oneByOne: [[SignalReceipt.Effect]] = []
+            for batch in deliveries(single) {
+                oneByOne.append(try await store.ingest([batch], policy: SignalPolicy(), now: ContractFixtures.now)[0].get().map(\.effect))
+            }
+            let groupedEffects = try together.enumerated().filter { $0.offset != 2 }.map { try $0.element.get().map(\.effect) }
+            #expect(groupedEffects == oneByOne)
+            #expect(groupedEffects.first == [.openedIncident] && groupedEffects[1] == [.joinedIncident, .duplicate])
+            let incidents = try await store.incidents(IncidentQuery())
+            func on(_ slug: String) -> [Incident] { incidents.filter { $0.impacts.contains { $0.slug == slug } }.sorted { $0.id < $1.id } }
+            #expect(on("api").count == on("web").count && !on("api").isEmpty)
+            for (a, b) in zip(on("api"), on("web")) {
+                #expect(a.status == b.status)
+                #expect(a.updates.count == b.updates.count)
+                #expect(a.milestones == b.milestones)
+                #expect(try await store.timeline(incidentID: a.id).count == store.timeline(incidentID: b.id).count)
+            }
+        },
         StoreContract("clearing every signal moves the incident to monitoring and logs who cleared it") { store in
             _ = try await store.createComponent(ContractFixtures.component("api"))
             let source = ContractFixtures.source()
