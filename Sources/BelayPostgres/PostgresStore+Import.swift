@@ -26,7 +26,7 @@ extension PostgresStore {
                 try await connection.query("SET LOCAL statement_timeout = 0", logger: logger)
                 try await connection.query("SET LOCAL lock_timeout = 0", logger: logger)
                 try await connection.query("SET LOCAL idle_in_transaction_session_timeout = 0", logger: logger)
-                try await connection.query(Self.takeWriterLock, logger: logger)
+                try await Self.perform(Self.takeWriterLock, connection, logger: logger)
                 try await Self.refuseNonEmpty(connection, logger: logger)
                 var reports: [TableCopyReport] = []
                 for table in TableCopy.tables {

@@ -124,7 +124,7 @@ public final class PostgresStore: Sendable {
             }
             if let head {
                 // Delivered at commit, and only if it commits.
-                try await connection.query("SELECT pg_notify(\(Self.eventChannel), \(String(head)))", logger: logger)
+                try await Self.perform("SELECT pg_notify(\(Self.eventChannel), \(String(head)))", connection, logger: logger)
             }
             return (written.value, head)
         }
@@ -161,11 +161,18 @@ public final class PostgresStore: Sendable {
         return try await bounded { [client] in
             try await Self.unwrapping {
                 try await client.withTransaction(logger: logger) { connection in
-                    try await connection.query(Self.takeWriterLock, logger: logger)
+                    try await Self.perform(Self.takeWriterLock, connection, logger: logger)
                     return try await body(connection)
                 }
             }
         }
+    }
+
+    /// Runs a SELECT whose rows do not matter, reading them to the end: PostgreSQL reports a statement's
+    /// failure after its row description, on the row stream, so an unread SELECT (a lock wait that hit
+    /// lock_timeout) would fail silently and leave the transaction aborted for the next statement.
+    static func perform(_ query: PostgresQuery, _ connection: PostgresConnection, logger: Logger) async throws {
+        for try await _ in try await connection.query(query, logger: logger) {}
     }
 
     /// The closure's own error comes out as itself (a `DomainError` stays a 422), not wrapped.
