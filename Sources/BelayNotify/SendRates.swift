@@ -62,7 +62,9 @@ final class Doorbell: Sendable {
     /// Returns at the next ring, at once if one came since the last wait, or after `timeout`.
     func wait(upTo timeout: Duration) async {
         let timer = Task {
-            try? await Task.sleep(for: timeout)
+            // Cancelled once the wait is over: it must not ring then, or the next wait would return at once
+            // and the dispatcher would spin.
+            guard (try? await Task.sleep(for: timeout)) != nil else { return }
             ring()
         }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
