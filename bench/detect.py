@@ -11,8 +11,9 @@ bench/detectbench/):
              measured from each request's *scheduled* send time (p50/p99/max).
   bulk       one Alertmanager notification carrying 20,000 alerts: time to 2xx, then the
              signals are counted through the API.
-  isolation  the ingest throughput run twice (fresh Belay each time): alone, and while wrk
-             hammers the public status page `/`; ratio.
+  isolation  the ingest throughput run three times (fresh Belay with --public-listen each time):
+             alone, while wrk hammers the status page `/` on the main listener (informational),
+             and while it hammers `/` on the public listener (the goal); ratios.
   monitors   10,000 HTTP monitors against a private nginx on 127.0.0.1: Belay's CPU and RSS
              over the steady window, the scheduler's lateness, and list-API round trips.
 

@@ -12,7 +12,9 @@ Subcommands:
   report                         print the result table and write the JSON result file
 
 Every measurement has a mode: "identity" (no Accept-Encoding, plain bytes) or
-"gzip" (Accept-Encoding: gzip, Belay's precompressed bytes on both servers).
+"gzip" (Accept-Encoding: gzip, Belay's precompressed bytes on every server), and a
+series: "nginx" (one Belay run, then one nginx run) or "reference" (Belay and the
+minimal NIO server bench/nio-reference taking turns, run 1..N each).
 """
 
 import argparse
@@ -22,6 +24,7 @@ import json
 import os
 import re
 import socket
+import statistics
 import sys
 import time
 import urllib.parse
@@ -387,6 +390,8 @@ def cmd_record(args):
         "endpoint": args.endpoint,
         "mode": args.mode,
         "server": args.server,
+        "series": args.series,
+        "run": args.run,
         "url": args.url,
         "body_bytes": os.path.getsize(args.body),
         "response_header_bytes": header_bytes,
@@ -402,9 +407,9 @@ def cmd_record(args):
     with open(os.path.join(args.state, "runs.jsonl"), "a") as f:
         f.write(json.dumps(row) + "\n")
     errs = sum(parsed["socket_errors"].values()) + parsed["non_2xx_3xx"]
-    print("  %-8s %-6s %-22s %11.1f req/s   p99 %8.2f ms%s"
+    print("  %-8s %-9s %-22s %11.1f req/s   p99 %8.2f ms%s%s"
           % (args.mode, args.server, args.endpoint, parsed["rps"], parsed["p99_ms"],
-             "   (%d errors!)" % errs if errs else ""))
+             "   (run %d)" % args.run if args.run else "", "   (%d errors!)" % errs if errs else ""))
 
 
 def cmd_scenario_info(args):
@@ -464,6 +469,54 @@ def _round(x, nd=4):
     return round(x, nd) if x is not None else None
 
 
+def _median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+_RUN_KEYS = ("scenario", "endpoint", "mode", "server", "series")
+
+
+def reference_series(rows, scn, ep, mode, goal):
+    """The alternating Belay/reference runs of one scenario, endpoint and mode, or None if there are none.
+
+    The goal figure is the median of the per-pair ratios: each Belay run is divided by the reference
+    run right after it, so a slow spell of a shared machine counts against both servers alike."""
+    runs = {}
+    for r in rows:
+        if (r.get("series") == "reference" and r["scenario"] == scn and r["endpoint"] == ep
+                and r.get("mode", "identity") == mode):
+            runs.setdefault(r.get("run"), {})[r["server"]] = r
+    pairs = [(v["belay"], v["reference"]) for _, v in sorted(runs.items(), key=lambda kv: kv[0] or 0)
+             if "belay" in v and "reference" in v]
+    if not pairs:
+        return None
+    ratios = [_ratio(b["rps"], r["rps"]) for b, r in pairs]
+    median = _median(ratios)
+    b_med, r_med = _median([b["rps"] for b, _ in pairs]), _median([r["rps"] for _, r in pairs])
+    known = [x for x in ratios if x is not None]
+    return {
+        "runs": len(pairs),
+        "order": "alternating, Belay first",
+        "belay_rps": [b["rps"] for b, _ in pairs],
+        "reference_rps": [r["rps"] for _, r in pairs],
+        "ratios": [_round(x) for x in ratios],
+        "belay_median_rps": b_med,
+        "reference_median_rps": r_med,
+        "belay_p99_ms_median": _median([b["p99_ms"] for b, _ in pairs]),
+        "reference_p99_ms_median": _median([r["p99_ms"] for _, r in pairs]),
+        "belay_over_reference": _round(median),
+        "ratio_of_medians": _round(_ratio(b_med, r_med)),
+        "ratio_min": _round(min(known)) if known else None,
+        "ratio_max": _round(max(known)) if known else None,
+        "errors": {"belay": sum(_errors(b) for b, _ in pairs), "reference": sum(_errors(r) for _, r in pairs)},
+        "goal": goal,
+        "meets_goal": median is not None and median >= goal,
+        "belay_runs": [{k: v for k, v in b.items() if k not in _RUN_KEYS} for b, _ in pairs],
+        "reference_runs": [{k: v for k, v in r.items() if k not in _RUN_KEYS} for _, r in pairs],
+    }
+
+
 def cmd_report(args):
     rows = []
     with open(os.path.join(args.state, "runs.jsonl")) as f:
@@ -486,7 +539,7 @@ def cmd_report(args):
     def get(scn, ep, mode, server):
         for r in rows:
             if (r["scenario"] == scn and r["endpoint"] == ep and r.get("mode", "identity") == mode
-                    and r["server"] == server):
+                    and r["server"] == server and r.get("series", "nginx") == "nginx"):
                 return r
         return None
 
@@ -494,6 +547,11 @@ def cmd_report(args):
     modes = meta.get("modes") or ["identity"]
     small, large = meta["scenario_order"][0], meta["scenario_order"][-1]
     goal_ratio, goal_scale = meta["goal_ratio"], meta["goal_scaling"]
+    # With the reference measured, the small scenario's goal is Belay/reference; Belay/nginx is then
+    # reported beside it (its former goal shown, not counted).
+    with_reference = bool((meta.get("reference") or {}).get("measured"))
+    goal_ref = meta.get("goal_reference", 0.9)
+    ref_runs = (meta.get("reference") or {}).get("runs", 0)
 
     # ---- per scenario / endpoint / mode
     scenarios = []
@@ -517,7 +575,17 @@ def cmd_report(args):
                 }
                 if scn == small:
                     entry["goal_belay_over_nginx"] = goal_ratio
-                    entry["meets_goal"] = ratio is not None and ratio >= goal_ratio
+                    entry["meets_goal_belay_over_nginx"] = ratio is not None and ratio >= goal_ratio
+                    if with_reference:
+                        ref = reference_series(rows, scn, ep, mode, goal_ref)
+                        entry["reference"] = ref
+                        entry["belay_over_reference"] = ref and ref["belay_over_reference"]
+                        entry["goal_belay_over_reference"] = goal_ref
+                        entry["goal_counted"] = "belay_over_reference"
+                        entry["meets_goal"] = bool(ref and ref["meets_goal"])
+                    else:
+                        entry["goal_counted"] = "belay_over_nginx"
+                        entry["meets_goal"] = entry["meets_goal_belay_over_nginx"]
                 per_mode[mode] = entry
             eps.append({"path": ep, "content_type": ct, "modes": per_mode})
         scenarios.append({"name": scn, **meta["scenarios"][scn], "seed": seeds.get(scn),
@@ -569,14 +637,20 @@ def cmd_report(args):
                                         meta["machine"]["nproc"], meta["nginx"]["workers"]))
     w("Modes: %s  (identity: no Accept-Encoding; gzip: -H 'Accept-Encoding: gzip', both servers "
       "send Belay's compressed bytes)\n" % " ".join(modes))
-    w("Belay binary: %s (%s build)\n" % (meta["belay"]["binary"], meta["belay"]["build"]))
+    w("Belay binary: %s (%s build), measured on its public listener (--public-listen)\n"
+      % (meta["belay"]["binary"], meta["belay"]["build"]))
+    if with_reference:
+        w("Reference: %s (bench/nio-reference), %d alternating runs with Belay per endpoint and mode, "
+          "%d components only\n" % (meta["reference"]["binary"], ref_runs, scenarios[0]["components"]))
     if meta["belay"]["build"] != "release":
         w("WARNING: not a release build - the goals below only mean something for a release build.\n")
     w("\n")
-    hdr = "%-17s %-22s %-8s %10s  %12s %9s  %12s %9s  %11s%s\n"
-    line = "-" * 122 + "\n"
+    # The reference's two columns only when it was measured: without it the table is the old one.
+    ref_cols = "  %12s %9s" if with_reference else "%.0s%.0s"
+    hdr = "%-17s %-22s %-8s %10s  %12s %9s  %12s %9s  %11s" + ref_cols + "%s\n"
+    line = "-" * (148 if with_reference else 122) + "\n"
     w(hdr % ("scenario", "endpoint", "mode", "body B", "Belay req/s", "p99 ms", "nginx req/s", "p99 ms",
-             "Belay/nginx", ""))
+             "Belay/nginx", "ref req/s", "Belay/ref", ""))
     w(line)
     for s in scenarios:
         label = "%d components" % s["components"]
@@ -584,18 +658,53 @@ def cmd_report(args):
             for mode in modes:
                 m = e["modes"][mode]
                 b, n = m["belay"], m["nginx"]
+                ref = m.get("reference")
                 note = ""
-                if "meets_goal" in m:
+                if m.get("goal_counted") == "belay_over_reference":
+                    note = "  %s (goal Belay/ref >= %.2f)" % ("ok" if m["meets_goal"] else "MISS", goal_ref)
+                elif "meets_goal" in m:
                     note = "  %s (goal >= %.2f)" % ("ok" if m["meets_goal"] else "MISS", goal_ratio)
                 errs = ["%s had %d errors" % (who, _errors(r))
                         for who, r in (("Belay", b), ("nginx", n)) if _errors(r)]
+                if ref:
+                    errs += ["%s had %d errors in the reference runs" % (who, k)
+                             for who, k in (("Belay", ref["errors"]["belay"]),
+                                            ("the reference", ref["errors"]["reference"])) if k]
                 if errs:
                     note += "  [" + "; ".join(errs) + "]"
                 w(hdr % (label, e["path"], mode, _fmt(m["body_bytes"], "d", 10),
                          _fmt(b.get("rps"), ".1f", 12), _fmt(b.get("p99_ms"), ".2f", 9),
                          _fmt(n.get("rps"), ".1f", 12), _fmt(n.get("p99_ms"), ".2f", 9),
-                         _fmt(m["belay_over_nginx_rps"], ".3f", 11), note))
+                         _fmt(m["belay_over_nginx_rps"], ".3f", 11),
+                         _fmt(ref and ref["reference_median_rps"], ".1f", 12),
+                         _fmt(ref and ref["belay_over_reference"], ".3f", 9), note))
+    w("  ref req/s is the reference's median over its runs; Belay/ref is the median of the per-pair\n"
+      "  ratios (each Belay run over the reference run right after it), detailed below.\n"
+      if with_reference else "")
     w("\n")
+
+    if with_reference:
+        w("Belay vs the minimal NIO reference, %d components: %d alternating runs each (Belay first), "
+          "same wrk settings\n" % (scenarios[0]["components"], ref_runs))
+        rhdr = "%-22s %-8s  %-9s %s\n"
+        w(line)
+        for e in scenarios[0]["endpoints"]:
+            for mode in modes:
+                ref = e["modes"][mode].get("reference")
+                if not ref:
+                    w(rhdr % (e["path"], mode, "", "no complete Belay/reference pair was measured"))
+                    continue
+                w(rhdr % (e["path"], mode, "Belay", "  ".join(_fmt(x, ".1f", 9) for x in ref["belay_rps"])
+                          + "   median %s req/s, p99 %s ms" % (_fmt(ref["belay_median_rps"], ".1f", 9),
+                                                               _fmt(ref["belay_p99_ms_median"], ".2f", 6))))
+                w(rhdr % ("", "", "reference", "  ".join(_fmt(x, ".1f", 9) for x in ref["reference_rps"])
+                          + "   median %s req/s, p99 %s ms" % (_fmt(ref["reference_median_rps"], ".1f", 9),
+                                                               _fmt(ref["reference_p99_ms_median"], ".2f", 6))))
+                w(rhdr % ("", "", "ratio", "  ".join(_fmt(x, ".3f", 9) for x in ref["ratios"])
+                          + "   median %s (goal >= %.2f) %s; ratio of medians %s" % (
+                              _fmt(ref["belay_over_reference"], ".3f", 5), goal_ref,
+                              "ok" if ref["meets_goal"] else "MISS", _fmt(ref["ratio_of_medians"], ".3f", 5))))
+        w("\n")
 
     w("Scaling, %d vs %d components: req/s fraction (Belay goal >= %.2f) and bytes/s ratio "
       "(req/s x body bytes)\n" % (nl, ns, goal_scale))
@@ -631,10 +740,20 @@ def cmd_report(args):
                 ms["belay_over_nginx"][s["name"]][e["path"]] = m["belay_over_nginx_rps"]
                 if s["name"] == small:
                     ms["goals_met"] = ms["goals_met"] and m["meets_goal"]
-                    w("    %-16s %-22s Belay/nginx = %s  (goal >= %.2f) %s\n" % (
-                        "%d components" % s["components"], e["path"],
-                        _fmt(m["belay_over_nginx_rps"], ".3f", 5), goal_ratio,
-                        "ok" if m["meets_goal"] else "MISS"))
+                    if with_reference:
+                        ms.setdefault("belay_over_reference", {})[e["path"]] = m["belay_over_reference"]
+                        w("    %-16s %-22s Belay/reference = %s  (median of %d, goal >= %.2f) %s;  "
+                          "Belay/nginx = %s  (beside it; former goal >= %.2f %s)\n" % (
+                              "%d components" % s["components"], e["path"],
+                              _fmt(m["belay_over_reference"], ".3f", 5), ref_runs, goal_ref,
+                              "ok" if m["meets_goal"] else "MISS",
+                              _fmt(m["belay_over_nginx_rps"], ".3f", 5), goal_ratio,
+                              "met" if m["meets_goal_belay_over_nginx"] else "missed"))
+                    else:
+                        w("    %-16s %-22s Belay/nginx = %s  (goal >= %.2f) %s\n" % (
+                            "%d components" % s["components"], e["path"],
+                            _fmt(m["belay_over_nginx_rps"], ".3f", 5), goal_ratio,
+                            "ok" if m["meets_goal"] else "MISS"))
                 elif s["name"] == large:
                     w("    %-16s %-22s Belay/nginx = %s  (informational)\n" % (
                         "%d components" % s["components"], e["path"],
@@ -700,6 +819,9 @@ def main():
     s.add_argument("--endpoint", required=True)
     s.add_argument("--mode", choices=("identity", "gzip"), default="identity")
     s.add_argument("--server", required=True)
+    s.add_argument("--series", choices=("nginx", "reference"), default="nginx",
+                   help="nginx: the Belay/nginx pair; reference: one of the alternating Belay/reference runs")
+    s.add_argument("--run", type=int, help="the run number within the reference series")
     s.add_argument("--url", required=True)
     s.add_argument("--wrk", required=True)
     s.add_argument("--body", required=True)

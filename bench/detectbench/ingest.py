@@ -116,11 +116,56 @@ def run(settings, binary, workdir):
     log("[ingest] ceiling: %.1f rows/s (%d rows, %s, %s)" % (c["rows_per_sec"], c["rows"], c["journal_mode"],
                                                              c["synchronous"]))
     ratio = r["accepted_per_sec"] / c["rows_per_sec"] if c["rows_per_sec"] else None
+    baseline = measure_baseline(settings, workdir, r)
+    postgres = measure_postgres(binary, settings, workdir)
     return {"belay": r, "ceiling": c, "ratio": round(ratio, 4) if ratio is not None else None,
+            "baseline": baseline, "postgres": postgres,
             "goal_ratio": GOALS["ingest_ratio"],
             "meets_goal": ratio is not None and ratio >= GOALS["ingest_ratio"] and r["ok"] > 0
             and stored.get("all_acknowledged_stored", True),
             "incidents_after": incidents, "stored": stored, "setup": setup, "data_filesystem": fs_type(b.data)}
+
+
+# Issue 13's goal: 4x the single-alert deliveries per second of commit b450bdf, on the same machine.
+GOAL_SPEEDUP = 4.0
+
+
+def measure_baseline(settings, workdir, current):
+    """The same wrk run against BELAY_BASELINE_BIN (a build of an older commit), on a fresh data directory."""
+    binary = os.environ.get("BELAY_BASELINE_BIN")
+    if not binary:
+        return None
+    b = Belay(binary, workdir, "ingest-baseline", settings=settings).start()
+    try:
+        setup = setup_ingestion(b)
+        r = ingest_once(b, setup["path"], settings, b.dir, 3, "ingest-baseline")
+        log("[ingest] baseline %s: %s" % (binary, describe_ingest(r)))
+    finally:
+        b.stop()
+    speedup = current["accepted_per_sec"] / r["accepted_per_sec"] if r["accepted_per_sec"] else None
+    return {"binary": binary, "commit": os.environ.get("BELAY_BASELINE_COMMIT", ""), "belay": r,
+            "speedup": round(speedup, 3) if speedup is not None else None, "goal_speedup": GOAL_SPEEDUP,
+            "meets_goal": speedup is not None and speedup >= GOAL_SPEEDUP}
+
+
+def measure_postgres(binary, settings, workdir):
+    """The same wrk run with the data on a throwaway PostgreSQL cluster (scripts/postgres); BENCH_POSTGRES=0 skips."""
+    if os.environ.get("BENCH_POSTGRES", "1") == "0":
+        return None
+    from replicabench.cluster import Postgres  # shares bench/replicas' cluster handling
+    cluster = Postgres(workdir, "ingest-postgres-cluster").start()
+    try:
+        b = Belay(binary, workdir, "ingest-postgres", settings=settings, database=cluster.url).start()
+        try:
+            setup = setup_ingestion(b)
+            r = ingest_once(b, setup["path"], settings, b.dir, 4, "ingest-postgres")
+            log("[ingest] PostgreSQL: " + describe_ingest(r))
+        finally:
+            b.stop()
+        stored = int(cluster.query("SELECT count(*) FROM signal")[0][0])
+    finally:
+        cluster.stop()
+    return {"belay": r, "signals_stored": stored, "all_acknowledged_stored": stored >= r["ok"] + r["warmup_ok"] + 1}
 
 
 def rows(x, settings):
@@ -140,4 +185,15 @@ def rows(x, settings):
     out.append(("SQLite ceiling rows/s (WAL, FULL, 1 row/txn)", fmt(x["ceiling"]["rows_per_sec"]), "", ""))
     out.append(("Belay / ceiling", fmt(x["ratio"], "%.3f"), ">= %.2f" % GOALS["ingest_ratio"],
                 okmiss(x["meets_goal"])))
+    base = x.get("baseline")
+    if base:
+        out.append(("baseline %s accepted/s" % (base["commit"] or os.path.basename(base["binary"])),
+                    fmt(base["belay"]["accepted_per_sec"]), "", ""))
+        out.append(("Belay / baseline", fmt(base["speedup"], "%.2f"), ">= %.1f" % base["goal_speedup"],
+                    okmiss(base["meets_goal"])))
+    pg = x.get("postgres")
+    if pg:
+        out.append(("PostgreSQL accepted/s (same wrk run)", fmt(pg["belay"]["accepted_per_sec"]), "", ""))
+        out.append(("  PostgreSQL signals stored >= 2xx", "%d" % pg["signals_stored"], "stored>=2xx",
+                    okmiss(pg["all_acknowledged_stored"])))
     return out

@@ -15,29 +15,35 @@ from .procs import PROCS, listening_ports
 
 
 class Belay:
-    """One `belay serve --port 0` on a fresh data directory, with an admin token."""
+    """One `belay serve --port 0` on a fresh data directory, with an admin token.
 
-    def __init__(self, binary, workdir, name, extra_args=(), settings=None):
+    With `database` (a PostgreSQL URL) it is a replica on that database (`--database`); `token` reuses
+    another replica's admin token instead of creating one (bench/replicas)."""
+
+    def __init__(self, binary, workdir, name, extra_args=(), settings=None, database=None, token=None):
         self.binary = binary
         self.name = name
+        self.database = database
         self.dir = os.path.join(workdir, name)
         self.data = os.path.join(self.dir, "data")
         os.makedirs(self.data)
         self.extra_args = list(extra_args) + (settings.belay_args if settings else [])
         self.proc = None
         self.port = None
-        self.token = None
+        self.token = token
         self.log_path = os.path.join(self.dir, "belay.log")
 
     def start(self):
-        out = subprocess.run([self.binary, "admin", "create-token", "--role", "admin", "--data", self.data],
-                             capture_output=True, text=True, timeout=120)
-        lines = [l.strip() for l in out.stdout.splitlines() if l.strip()]
-        if out.returncode != 0 or not lines:
-            raise BenchError("belay admin create-token failed (exit %d): %s %s"
-                             % (out.returncode, out.stdout[-500:], out.stderr[-500:]))
-        self.token = lines[-1]
-        argv = [self.binary, "serve", "--host", "127.0.0.1", "--port", "0", "--data", self.data] + self.extra_args
+        store = ["--data", self.data] + (["--database", self.database] if self.database else [])
+        if self.token is None:
+            out = subprocess.run([self.binary, "admin", "create-token", "--role", "admin"] + store,
+                                 capture_output=True, text=True, timeout=120)
+            lines = [l.strip() for l in out.stdout.splitlines() if l.strip()]
+            if out.returncode != 0 or not lines:
+                raise BenchError("belay admin create-token failed (exit %d): %s %s"
+                                 % (out.returncode, out.stdout[-500:], out.stderr[-500:]))
+            self.token = lines[-1]
+        argv = [self.binary, "serve", "--host", "127.0.0.1", "--port", "0"] + store + self.extra_args
         self.argv = argv
         self.proc = PROCS.start(argv, stdout=open(os.path.join(self.dir, "belay.stdout"), "wb"),
                                 stderr=open(self.log_path, "wb"))

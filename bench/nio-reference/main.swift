@@ -3,7 +3,11 @@
 // client that accepts gzip. Nothing else: no routing, no ETag check, no logging. It is the most a Swift
 // server on NIO can do on this machine, so Belay's ratio to it is the cost of everything Belay adds.
 //
-//   nio-reference PORT DIR    (serves DIR/index.html at /, DIR/PATH at /PATH)
+//   nio-reference PORT DIR [PATH=CONTENT-TYPE ...]
+//
+// serves DIR/index.html at /, DIR/PATH at /PATH. Each PATH=CONTENT-TYPE sets that path's Content-Type
+// (bench/status-page passes Belay's own, so both servers send the same header); other paths get one
+// guessed from the extension, the way Belay labels its pages.
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -14,20 +18,21 @@ struct Page {
     let headers: HTTPHeaders
 }
 
-func pages(in root: URL) throws -> [String: (plain: Page, gzip: Page?)] {
+func pages(in root: URL, types: [String: String]) throws -> [String: (plain: Page, gzip: Page?)] {
     var found: [String: (Page, Page?)] = [:]
     let files = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)
     while let file = files?.nextObject() as? URL {
         let relative = String(file.standardizedFileURL.path.dropFirst(root.standardizedFileURL.path.count))
         guard !relative.hasSuffix(".gz"), let bytes = try? Data(contentsOf: file) else { continue }
-        let type = relative.hasSuffix(".json") ? "application/json" : "text/html; charset=utf-8"
+        let path = relative == "/index.html" ? "/" : relative
+        let type = types[path] ?? (relative.hasSuffix(".json") ? "application/json; charset=utf-8" : "text/html; charset=utf-8")
         func page(_ data: Data, gzip: Bool) -> Page {
             var headers = HTTPHeaders([("Content-Type", type), ("Content-Length", String(data.count)), ("Vary", "Accept-Encoding")])
             if gzip { headers.add(name: "Content-Encoding", value: "gzip") }
             return Page(body: ByteBuffer(bytes: data), headers: headers)
         }
         let compressed = try? Data(contentsOf: file.appendingPathExtension("gz"))
-        found[relative == "/index.html" ? "/" : relative] = (page(bytes, gzip: false), compressed.map { page($0, gzip: true) })
+        found[path] = (page(bytes, gzip: false), compressed.map { page($0, gzip: true) })
     }
     return found
 }
@@ -67,11 +72,19 @@ final class Responder: ChannelInboundHandler {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count == 3, let port = Int(arguments[1]) else {
-    FileHandle.standardError.write(Data("usage: nio-reference PORT DIR\n".utf8))
+var types: [String: String] = [:]
+for argument in arguments.dropFirst(3) {
+    guard let equals = argument.firstIndex(of: "="), argument.hasPrefix("/") else {
+        FileHandle.standardError.write(Data("nio-reference: expected PATH=CONTENT-TYPE, got '\(argument)'\n".utf8))
+        exit(2)
+    }
+    types[String(argument[..<equals])] = String(argument[argument.index(after: equals)...])
+}
+guard arguments.count >= 3, let port = Int(arguments[1]) else {
+    FileHandle.standardError.write(Data("usage: nio-reference PORT DIR [PATH=CONTENT-TYPE ...]\n".utf8))
     exit(2)
 }
-let served = try pages(in: URL(fileURLWithPath: arguments[2], isDirectory: true))
+let served = try pages(in: URL(fileURLWithPath: arguments[2], isDirectory: true), types: types)
 let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
 let channel = try ServerBootstrap(group: group)
     .serverChannelOption(.backlog, value: 1024)
@@ -84,5 +97,6 @@ let channel = try ServerBootstrap(group: group)
         }
     }
     .bind(host: "127.0.0.1", port: port).wait()
-print("nio-reference serving \(served.count) pages on \(channel.localAddress?.port ?? port)")
+// Written unbuffered, so a script waiting on a redirected stdout sees it at once.
+FileHandle.standardOutput.write(Data("nio-reference serving \(served.count) pages on \(channel.localAddress?.port ?? port)\n".utf8))
 try channel.closeFuture.wait()
