@@ -53,6 +53,13 @@ public struct AppDatabase: Sendable {
         try migrator.migrate(writer)
     }
 
+    public func migrationStatus() async throws -> MigrationStatus {
+        try await read { db in
+            let migrator = Self.migrator
+            return try MigrationStatus(known: migrator.migrations, applied: migrator.appliedIdentifiers(db))
+        }
+    }
+
     static func makeConfiguration(synchronous: Synchronous) -> Configuration {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true

@@ -16,6 +16,20 @@ struct PostgresMigrationTests {
         #expect(try await store.appliedMigrations() == first)
     }
 
+    @Test func aMigrationMissingFromTheDatabaseIsReportedPendingAndANewerOneUnknown() async throws {
+        let store = try await TestDatabase.makeStore()
+        defer { store.close() }
+        let known = try await store.migrationStatus().known
+        let last = try #require(known.last)
+        try await store.client.query("DELETE FROM belay_migration WHERE identifier = \(last)", logger: TestDatabase.logger)
+        try await store.client.query(
+            "INSERT INTO belay_migration (identifier, appliedAt) VALUES ('v999-from-the-future', 0)", logger: TestDatabase.logger)
+        let status = try await store.migrationStatus()
+        #expect(status.pending == [last])
+        #expect(status.unknown == ["v999-from-the-future"])
+        #expect(!status.isUpToDate)
+    }
+
     @Test func eventLogStartsEmpty() async throws {
         let store = try await TestDatabase.makeStore()
         defer { store.close() }

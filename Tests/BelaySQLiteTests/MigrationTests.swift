@@ -5,6 +5,19 @@ import GRDB
 import Testing
 
 @Suite struct MigrationTests {
+    /// What `/readyz` reads: a database one migration behind this binary has that one pending.
+    @Test func aDatabaseBehindTheBinaryHasItsMissingMigrationsPending() async throws {
+        let known = AppDatabase.migrator.migrations
+        let queue = try DatabaseQueue()
+        try AppDatabase.migrator.migrate(queue, upTo: known[known.count - 2])
+        let behind = try await AppDatabase(queue).migrationStatus()
+        #expect(behind.pending == [known[known.count - 1]])
+        #expect(behind.unknown.isEmpty)
+        #expect(!behind.isUpToDate)
+        try await queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v999-from-the-future')") }
+        #expect(try await AppDatabase(queue).migrationStatus().unknown == ["v999-from-the-future"])
+    }
+
     /// A database made by the previous release (schema v5) migrates without losing a row, and the timeline it
     /// stored as kinds and strings reads back as typed facts.
     @Test func aV5DatabaseMigratesAndItsTimelineReadsAsTypedFacts() async throws {

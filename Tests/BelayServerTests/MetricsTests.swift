@@ -88,6 +88,16 @@ import Testing
         }
     }
 
+    /// The store side is the contract suite's and each backend's migration tests'; this is what /readyz makes of it.
+    @Test func anOlderSchemaIsUnreadyAndANewerOneReadyForARollingUpgrade() {
+        let older = MigrationStatus(known: ["v1-foundation", "v2-accounts", "v3-next"], applied: ["v1-foundation"])
+        #expect(MetricsController.migrationCheck(older) == "not applied: v2-accounts, v3-next")
+        let newer = MigrationStatus(known: ["v1-foundation", "v2-accounts"], applied: ["v1-foundation", "v2-accounts", "v3-next"])
+        #expect(newer.unknown == ["v3-next"])
+        #expect(MetricsController.migrationCheck(newer) == "ok")
+        #expect(MetricsController.migrationCheck(MigrationStatus(known: ["v1-foundation"], applied: ["v1-foundation"])) == "ok")
+    }
+
     @Test func aStoreThatDoesNotAnswerInTimeIsReportedAsTimedOut() async throws {
         let result = await MetricsController.within(.milliseconds(50)) { () async throws -> Int in
             try await Task.sleep(for: .seconds(30))

@@ -4,7 +4,7 @@ import Foundation
 /// wired together. Each consumer depends on the protocols it uses. Each write is one transaction: it either
 /// happens whole, with its events appended to the log, or, when the closure or a check throws, leaves the
 /// data exactly as it was.
-public protocol BelayStore: AccountStore, TokenStore, ComponentStore, IncidentStore, MaintenanceStore, DetectStore, ChangeStore, EventStore, NotificationStore, LeaseStore {}
+public protocol BelayStore: AccountStore, TokenStore, ComponentStore, IncidentStore, MaintenanceStore, DetectStore, ChangeStore, EventStore, NotificationStore, LeaseStore, SchemaStore {}
 
 /// Severity definitions, components and the links between them.
 public protocol ComponentStore: Sendable {

@@ -7,8 +7,8 @@ import Logging
 import Synchronization
 
 /// Belay watched like any service: `GET /metrics` (Prometheus text), `GET /healthz` (the process serves)
-/// and `GET /readyz` (the store answers). Liveness never touches the store, so a slow database makes
-/// Belay unready, not restarted.
+/// and `GET /readyz` (the store answers and has every migration this binary knows). Liveness never touches
+/// the store, so a slow database makes Belay unready, not restarted.
 struct MetricsController {
     let metrics: BelayMetrics
     let store: any BelayStore
@@ -75,14 +75,11 @@ struct MetricsController {
         case .success: checks["database"] = "ok"
         case .failure(let error): checks["database"] = error is TimedOut ? "no answer within 2 s" : "failed: \(Self.reason(error))"
         }
-        // The server refuses to start on a schema it cannot migrate; this checks the schema is still there.
-        if let source = store as? any TableSource {
-            switch await Self.within(Self.readinessBudget, { try await source.appliedMigrationNames() }) {
-            case .success(let names): checks["migrations"] = names.isEmpty ? "none applied" : "ok"
-            case .failure(let error): checks["migrations"] = error is TimedOut ? "no answer within 2 s" : "failed: \(Self.reason(error))"
-            }
-        } else {
-            checks["migrations"] = "ok"
+        // The server migrates on start; a schema older than this binary since (a restored dump, another
+        // database behind the same URL) lacks tables or columns it writes.
+        switch await Self.within(Self.readinessBudget, { try await store.migrationStatus() }) {
+        case .success(let status): checks["migrations"] = Self.migrationCheck(status)
+        case .failure(let error): checks["migrations"] = error is TimedOut ? "no answer within 2 s" : "failed: \(Self.reason(error))"
         }
         let isReady = checks.values.allSatisfy { $0 == "ok" }
         var response = try Readiness(status: isReady ? "ready" : "unready", checks: checks).response(from: request, context: context)
@@ -92,6 +89,12 @@ struct MetricsController {
     }
 
     struct TimedOut: Error {}
+
+    /// "ok" when every migration this binary knows is applied, else the ones missing. A newer schema is
+    /// ready: an older replica keeps serving on it through a rolling upgrade (docs/SCALING.md).
+    static func migrationCheck(_ status: MigrationStatus) -> String {
+        status.isUpToDate ? "ok" : "not applied: " + status.pending.joined(separator: ", ")
+    }
 
     private static func reason(_ error: any Error) -> String {
         (error as? StorageUnavailable)?.reason ?? "the store refused the read"

@@ -33,7 +33,7 @@ public struct StoreContract: Sendable, CustomTestStringConvertible {
     }
 
     /// Every contract, by area.
-    public static let all: [StoreContract] = transactions + events + detect + rules + accounts + outbox + signIn + leases
+    public static let all: [StoreContract] = transactions + events + detect + rules + accounts + outbox + signIn + leases + schema
 }
 
 /// Values the contracts share.
