@@ -167,14 +167,15 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture
 def start_belay(request):
     """Starts `belay serve` with extra arguments (`isolated=True`: in a loopback-only network namespace; `env`: extra
-    environment variables, such as BELAY_SMTP_PASSWORD), each in its own data directory; all are stopped after the
-    test. A failed test prints the end of each server's log."""
+    environment variables, such as BELAY_SMTP_PASSWORD; `database`: a PostgreSQL URL, so that several servers are
+    replicas on one database), each in its own data directory; all are stopped after the test. A failed test
+    prints the end of each server's log."""
     started = []
 
-    def start(*args, isolated=False, env=None):
+    def start(*args, isolated=False, env=None, database=None):
         data = tempfile.mkdtemp(prefix="belay-external-")
         try:
-            server = Belay(belay_binary(), data, args, isolated=isolated, env=env)
+            server = Belay(belay_binary(), data, args, isolated=isolated, env=env, database=database)
         except BaseException:
             shutil.rmtree(data, ignore_errors=True)
             raise

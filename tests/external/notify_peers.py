@@ -54,7 +54,7 @@ def poll(condition, timeout, message, interval=0.05):
 class RecordedRequest:
     """One request as it arrived: `headers` keeps every header as sent (`header()` looks one up by any case)."""
 
-    def __init__(self, method, path, headers, body, answered):
+    def __init__(self, method, path, headers, body, answered, peer=None):
         self.method = method
         self.path = path
         self.headers = headers  # [(name, value)] in order
@@ -62,6 +62,7 @@ class RecordedRequest:
         self.at = time.time()
         self.monotonic = time.monotonic()
         self.answered = answered  # the status the receiver answered
+        self.peer = peer          # the sender's (host, port): which process sent it, while the connection is open
 
     def header(self, name, default=None):
         for key, value in self.headers:
@@ -117,7 +118,7 @@ class HTTPReceiver:
                 body = self._read_body()
                 path = self.path.split("?")[0]
                 status, headers, payload = receiver._next_answer(path)
-                recorded = RecordedRequest(self.command, self.path, list(self.headers.items()), body, status)
+                recorded = RecordedRequest(self.command, self.path, list(self.headers.items()), body, status, self.client_address)
                 with receiver._lock:
                     receiver.requests.append(recorded)
                 if receiver.on_request is not None:

@@ -1,10 +1,14 @@
 """A real Prometheus (Debian's `prometheus`) scrapes Belay's /metrics every second: the scrape is healthy, the
 alert rules in docs/prometheus/belay-rules.yml pass `promtool check rules`, and every panel expression of
 docs/grafana/belay-dashboard.json returns at least one series from that Prometheus. Also: /metrics refuses an
-anonymous client outside --metrics-allow, and /healthz and /readyz answer.
+anonymous client outside --metrics-allow, and /healthz and /readyz answer. When the run has PostgreSQL
+(BELAY_TEST_POSTGRES_URL, as scripts/test and scripts/postgres run set it), Prometheus also scrapes three replicas
+on one database: each target is up and each replica's own counts are its own series, told apart by `instance`;
+then, with one migration's record deleted (a schema older than the binary), a replica's /readyz is 503.
 
     bash tests/external/install.sh
     BELAY_BIN=.build/debug/belay python3 -m pytest -q tests/external/test_prometheus.py
+    scripts/postgres run -- env BELAY_BIN=.build/debug/belay python3 -m pytest -q tests/external/test_prometheus.py
 """
 import json
 import os
@@ -16,7 +20,8 @@ import time
 import pytest
 import requests
 
-from support import create_component, create_integration, free_port, rfc3339, utcnow
+from conftest import postgres_database
+from support import create_component, create_integration, free_port, rfc3339, utcnow, wait_until
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 RULES = os.path.join(ROOT, "docs", "prometheus", "belay-rules.yml")
@@ -44,9 +49,10 @@ def dashboard_expressions():
 
 
 class Prometheus:
-    """A throwaway Prometheus scraping one Belay every second, its data in a temporary directory."""
+    """A throwaway Prometheus scraping Belay (one `host:port` target or several, the replicas) every second, its
+    data in a temporary directory."""
 
-    def __init__(self, target):
+    def __init__(self, *targets):
         self.directory = tempfile.mkdtemp(prefix="belay-prometheus-")
         config = os.path.join(self.directory, "prometheus.yml")
         with open(config, "w") as file:
@@ -58,7 +64,7 @@ scrape_configs:
   - job_name: belay
     metrics_path: /metrics
     static_configs:
-      - targets: ["{target}"]
+      - targets: {json.dumps(list(targets))}
 """)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -134,6 +140,57 @@ def test_prometheus_scrapes_belay_and_every_dashboard_panel_has_data(belay):
     finally:
         prometheus.stop()
         shutil.rmtree(prometheus.directory, ignore_errors=True)
+
+
+def test_prometheus_tells_three_replicas_on_one_postgresql_database_apart(start_belay):
+    if not os.environ.get("BELAY_TEST_POSTGRES_URL"):
+        pytest.skip("the run has no PostgreSQL (BELAY_TEST_POSTGRES_URL); the single-server check covers SQLite")
+    database = postgres_database(always=True)
+    replicas = [start_belay("--metrics-allow", "127.0.0.1/32", database=database) for _ in range(3)]
+    for replica in replicas:
+        ready = requests.get(replica.url + "/readyz", timeout=5)
+        assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "migrations": "ok"}, ready.text
+
+    create_component(replicas[0], "api")
+    key = create_integration(replicas[0], "replicas", "generic", {"defaultComponents": ["api"], "defaultSeverity": "sev3"})["key"]
+    # A different number of deliveries to each replica: its counter then says which replica it is.
+    expected = {}
+    for index, replica in enumerate(replicas):
+        for n in range(index + 1):
+            event = {"action": "trigger", "dedupKey": f"replica-{index}-{n}", "summary": f"replica {index} event {n}", "severity": "warning",
+                     "source": "db1"}
+            answer = requests.post(f"{replica.url}/api/v1/integrations/{key}/events", json=event, timeout=10)
+            assert answer.status_code == 202, answer.text
+        expected[replica.url.removeprefix("http://")] = index + 1
+
+    prometheus = Prometheus(*expected)
+    try:
+        def scraped():
+            try:
+                up = prometheus.query('up{job="belay"}')
+                counted = prometheus.query('belay_ingest_deliveries_total{job="belay", format="generic"}')
+            except requests.RequestException:
+                return None  # Prometheus is still starting.
+            return (up, counted) if len(up) == 3 and len(counted) == 3 else None
+
+        up, counted = wait_until(scraped, 60, f"three scraped replicas\n{prometheus.output()[-3000:]}", interval=1)
+        assert {series["metric"]["instance"]: series["value"][1] for series in up} == {target: "1" for target in expected}, up
+        # Each replica's deliveries under its own instance: a replica counts what it took, not the database's total.
+        assert {series["metric"]["instance"]: float(series["value"][1]) for series in counted} == expected, counted
+        events = prometheus.query('belay_ingest_events_total{job="belay"}')
+        assert {series["metric"]["instance"]: float(series["value"][1]) for series in events} == expected, events
+        total = prometheus.query('sum(belay_ingest_deliveries_total{job="belay", format="generic"})')
+        assert total and float(total[0]["value"][1]) == sum(expected.values()), total
+    finally:
+        prometheus.stop()
+        shutil.rmtree(prometheus.directory, ignore_errors=True)
+
+    # A schema older than the binary (here: one migration's record gone, as after restoring an older dump) is unready.
+    subprocess.run(["psql", database, "-qc", "DELETE FROM belay_migration WHERE identifier = 'v1-foundation'"], check=True,
+                   capture_output=True, timeout=60)
+    behind = requests.get(replicas[1].url + "/readyz", timeout=5)
+    assert behind.status_code == 503, behind.text
+    assert behind.json() == {"status": "unready", "checks": {"database": "ok", "migrations": "not applied: v1-foundation"}}, behind.text
 
 
 def test_metrics_refuse_an_anonymous_client_outside_the_allowed_addresses(belay):
