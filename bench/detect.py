@@ -25,7 +25,6 @@ This file only parses the command line and runs the sections; the work is in ben
 import argparse
 import json
 import os
-import platform
 import shutil
 import signal
 import sqlite3
@@ -33,12 +32,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH_DIR)  # detectbench, and status_page (the same wrk parsing as bench/status-page)
 from detectbench import bulk, ingest, isolation, latency, monitors  # noqa: E402
 from detectbench.ceiling import sqlite_ceiling  # noqa: E402
+from detectbench import common  # noqa: E402
 from detectbench.common import SECTIONS, BenchError, Settings, env, fs_type, log  # noqa: E402
 from detectbench.payload import single_body  # noqa: E402
 from detectbench.procs import PROCS  # noqa: E402
@@ -68,19 +67,8 @@ def parse_sections(args):
 
 
 def machine_meta(args, sections, settings, workdir):
-    meta = {
-        "timestamp": datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ"),
-        "sections_run": sections,
-        "machine": {"nproc": os.cpu_count(), "kernel": platform.release(),
-                    "loadavg_1m_before": open("/proc/loadavg").read().split()[0],
-                    "workdir": workdir, "data_filesystem": fs_type(workdir),
-                    "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
-                                 if l.startswith("model name")), None)},
-        "belay": {"binary": args.bin, "build": args.build_kind},
-        "settings": settings.as_dict(),
-        "tools": {"wrk": subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split("\n")[0],
-                  "python": platform.python_version(), "sqlite": sqlite3.sqlite_version},
-    }
+    meta = common.machine_meta(args, settings, workdir, {"sqlite": sqlite3.sqlite_version})
+    meta["sections_run"] = sections
     try:
         import aiohttp
         meta["tools"]["aiohttp"] = aiohttp.__version__

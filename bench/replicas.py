@@ -10,13 +10,11 @@ replica. The work is in bench/replicabench/; the pieces shared with bench/detect
 
 import argparse
 import os
-import platform
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timezone
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH_DIR)  # detectbench, replicabench and status_page
@@ -37,21 +35,9 @@ def _sigterm(signum, frame):
 
 
 def machine_meta(args, settings, workdir):
-    return {
-        "timestamp": datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ"),
-        "machine": {"nproc": os.cpu_count(), "kernel": platform.release(),
-                    "loadavg_1m_before": open("/proc/loadavg").read().split()[0],
-                    "workdir": workdir, "data_filesystem": fs_type(workdir),
-                    "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
-                                 if l.startswith("model name")), None)},
-        "belay": {"binary": args.bin, "build": args.build_kind},
-        "settings": settings.as_dict(),
-        "tools": {"wrk": subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split("\n")[0],
-                  "python": platform.python_version(),
-                  "postgres": subprocess.run(["bash", "-c", "$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V"
-                                              " | tail -1)/postgres --version"],
-                                             capture_output=True, text=True).stdout.strip()},
-    }
+    postgres = subprocess.run(["bash", "-c", "$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)/postgres --version"],
+                              capture_output=True, text=True).stdout.strip()
+    return common.machine_meta(args, settings, workdir, {"postgres": postgres})
 
 
 def main():

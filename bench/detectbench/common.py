@@ -148,3 +148,22 @@ def need(doc, key, where, kind=None):
         if not isinstance(v, kinds) or (isinstance(v, bool) and bool not in kinds):
             raise BenchError("%s: %r is %s, expected %s" % (where, key, _snippet(v), _KIND_NAMES.get(kind, kind)))
     return v
+
+
+def machine_meta(args, settings, workdir, tools):
+    """The JSON's shared head: when, on what machine, which binary, the knobs and the tools' versions."""
+    import platform
+    from datetime import datetime, timezone
+    with open("/proc/loadavg") as f:
+        load = f.read().split()[0]
+    with open("/proc/cpuinfo") as f:
+        cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), None)
+    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    return {
+        "timestamp": datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ"),
+        "machine": {"nproc": os.cpu_count(), "kernel": platform.release(), "loadavg_1m_before": load,
+                    "workdir": workdir, "data_filesystem": fs_type(workdir), "cpu": cpu},
+        "belay": {"binary": args.bin, "build": args.build_kind},
+        "settings": settings.as_dict(),
+        "tools": {"wrk": wrk, "python": platform.python_version(), **tools},
+    }
