@@ -34,11 +34,14 @@ public final class PostgresStore: Sendable {
     /// Starts the pool; call `migrate()` before use (`connect` does).
     public init(configuration: PostgresClient.Configuration, logger: Logger, operationTimeout: Duration = .seconds(10)) {
         var configuration = configuration
-        // The server ends what the client gave up on: a statement or a lock wait past the operation timeout
-        // is cancelled there, so an abandoned query does not go on holding the writer lock.
+        // The server ends what the client gave up on: a statement past the operation timeout is cancelled
+        // there, so an abandoned query does not go on holding the writer lock. A wait for the writer lock gives
+        // up at half the timeout, before the client does, so a write answered 503 has been rolled back rather
+        // than committed later, once the lock came free.
         let seconds = max(1, Int(operationTimeout.components.seconds))
+        let lockWait = max(250, Int(operationTimeout.components.seconds) * 500 + Int(operationTimeout.components.attoseconds / 2_000_000_000_000_000))
         configuration.options.additionalStartupParameters += [
-            ("statement_timeout", "\(seconds + 5)s"), ("lock_timeout", "\(seconds)s"),
+            ("statement_timeout", "\(seconds + 5)s"), ("lock_timeout", "\(lockWait)ms"),
             ("idle_in_transaction_session_timeout", "\(seconds * 6)s"),
         ]
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)

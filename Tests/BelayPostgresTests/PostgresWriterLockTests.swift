@@ -34,7 +34,11 @@ import Testing
             await #expect(throws: StorageUnavailable.self) {
                 _ = try await short.createComponent(Component(slug: "api", name: "API", createdAt: Date(), updatedAt: Date()))
             }
+            // Held past the refused write's own lock wait: had it waited on, it would commit once this ends.
+            try await Task.sleep(for: .seconds(2))
         }
+        // Answered 503, so not stored: the client's retry must not meet its own earlier write.
+        #expect(try await store.components().allSatisfy { $0.slug != "api" })
         // Once the lock is free, the same write goes through.
         _ = try await store.createComponent(Component(slug: "api", name: "API", createdAt: Date(), updatedAt: Date()))
     }

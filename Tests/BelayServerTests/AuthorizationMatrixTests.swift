@@ -30,7 +30,7 @@ import Testing
         "GET /api/v2/incidents.json": .everyone, "GET /api/v2/incidents/unresolved.json": .everyone,
         "GET /api/v2/scheduled-maintenances.json": .everyone, "GET /api/v2/scheduled-maintenances/upcoming.json": .everyone,
         "GET /api/v2/scheduled-maintenances/active.json": .everyone, "GET /assets/app.js": .everyone, "GET /assets/belay.css": .everyone,
-        "GET /assets/local-time.js": .everyone, "GET /assets/favicon.svg": .everyone,
+        "GET /assets/local-time.js": .everyone, "GET /assets/favicon.svg": .everyone, "GET /assets/{name}": .everyone,
         "GET /incidents/{id}": .everyone, "GET /history": .everyone,
         // Belay watched like any service: liveness and readiness for anyone; metrics with any token (or from
         // --metrics-allow addresses, which the harness has none of).

@@ -22,6 +22,14 @@ struct PublicController {
         // The icon never changes with the data, so it is served as it is rather than from each snapshot.
         router.get(RouterPath(Favicon.path)) { request, _ in Self.response(Favicon.page, request, headOnly: false) }
         router.head(RouterPath(Favicon.path)) { request, _ in Self.response(Favicon.page, request, headOnly: true) }
+        // Assets the snapshot holds besides the fixed ones (the accent stylesheet, a logo file): the pipeline's
+        // `SnapshotResponder` answers them, and so must the router when a request reaches it instead.
+        router.get("/assets/:name") { request, context in
+            try self.serve("/assets/\(try context.parameters.require("name"))", request)
+        }
+        router.head("/assets/:name") { request, context in
+            try self.serve("/assets/\(try context.parameters.require("name"))", request, headOnly: true)
+        }
         router.get("/incidents/:id") { request, context in
             try self.serve("/incidents/\(try context.parameters.require("id"))", request)
         }
@@ -33,10 +41,13 @@ struct PublicController {
     func serve(_ path: String, _ request: Request, headOnly: Bool = false) throws -> Response {
         let snapshot = box.snapshot
         guard let page = snapshot.pages[path] else {
+            guard !snapshot.pages.isEmpty else {
+                throw APIError(status: .serviceUnavailable, code: "starting", message: "the status page is being built; try again in a moment")
+            }
             if path.hasPrefix("/incidents/"), let notFound = snapshot.pages["not-found"] {
                 return Response(status: .notFound, headers: notFound.headers, body: headOnly ? .init() : .init(byteBuffer: notFound.body))
             }
-            throw APIError(status: .serviceUnavailable, code: "starting", message: "the status page is being built; try again in a moment")
+            throw APIError(status: .notFound, code: "not_found", message: "no such page")
         }
         return Self.response(page, request, headOnly: headOnly)
     }
