@@ -54,6 +54,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private let bodyTimeout: TimeAmount
     private var address: String?
     private var deadline: Scheduled<Void>?
+    /// When the head of a request whose end has not arrived yet came in.
+    private var headArrived: NIODeadline?
     private var closeAfterResponse = false
     static let lingerAfterRefusal: TimeAmount = .seconds(2)
 
@@ -84,15 +86,27 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head:
             deadline?.cancel()
-            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            deadline = context.eventLoop.scheduleTask(in: bodyTimeout) { loopBound.value.close(promise: nil) }
+            deadline = nil
+            headArrived = .now()
         case .end:
             deadline?.cancel()
             deadline = nil
+            headArrived = nil
         case .body:
             break
         }
         context.fireChannelRead(data)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        // The timer starts only for a request still incomplete when a read is done: most requests arrive
+        // whole in one read, and a timer scheduled and cancelled for each of them was a measurable part
+        // of a status page request's cost. The deadline still counts from the head's arrival.
+        if let headArrived, deadline == nil {
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            deadline = context.eventLoop.scheduleTask(deadline: headArrived + bodyTimeout) { loopBound.value.close(promise: nil) }
+        }
+        context.fireChannelReadComplete()
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -130,6 +144,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private func release() {
         deadline?.cancel()
         deadline = nil
+        headArrived = nil
         if let address {
             counter.release(address)
             self.address = nil

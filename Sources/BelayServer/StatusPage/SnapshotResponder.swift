@@ -1,6 +1,9 @@
+import Foundation
 import HTTPTypes
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
 
 /// Answers GET and HEAD for the snapshot's pages inside the connection's pipeline, on its event loop,
 /// without a task, a `Request` or the router: the status page is what a stampede of refreshing users
@@ -25,10 +28,27 @@ final class SnapshotResponder: ChannelDuplexHandler, RemovableChannelHandler {
     /// The current request is answered here once its end arrives.
     private var answering: (page: CachedPage, request: HTTPRequest)?
     private var unflushed = false
+    /// The HTTP/1 codec's context: a response head written there goes to the encoder as it is (see `answer`).
+    private var codec: ChannelHandlerContext?
+    /// Response heads built for this connection, by ETag and whether it is a 304, with the second their `Date` names.
+    private var heads: [HeadKey: (second: Int, head: HTTPResponseHead)] = [:]
+    private struct HeadKey: Hashable {
+        let etag: String
+        let notModified: Bool
+    }
+    static let headsPerConnection = 32
 
     init(box: SnapshotBox, answered: @escaping @Sendable (Int) -> Void) {
         self.box = box
         self.answered = answered
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        codec = try? context.pipeline.syncOperations.context(handlerType: HTTP1ToHTTPServerCodec.self)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        codec = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -72,27 +92,83 @@ final class SnapshotResponder: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func page(for request: HTTPRequest) -> CachedPage? {
         guard request.method == .get || request.method == .head, let target = request.path else { return nil }
-        let path = target.firstIndex(where: { $0 == "?" || $0 == "#" }).map { target[..<$0] } ?? target[...]
-        return box.snapshot.pages[String(path)]
+        // The target itself when it has no query: no new string for each request.
+        guard let end = target.utf8.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) else {
+            return box.snapshot.pages[target]
+        }
+        return box.snapshot.pages[String(target[..<end])]
     }
 
     private func answer(_ page: CachedPage, _ request: HTTPRequest, context: ChannelHandlerContext) {
-        let (status, headers, body) = PublicController.representation(
-            page, acceptEncoding: request.headerFields[.acceptEncoding], ifNoneMatch: request.headerFields[.ifNoneMatch])
-        var fields = headers
-        fields[.date] = HTTPDate.now
-        fields[.server] = "Belay"
-        let close = request.headerFields[.connection].map { $0.lowercased().contains("close") } ?? false
-        if close { fields[.connection] = "close" }
-        context.write(wrapOutboundOut(.head(HTTPResponse(status: status, headerFields: fields))), promise: nil)
-        if request.method != .head, let body { context.write(wrapOutboundOut(.body(body)), promise: nil) }
-        answered(status.code)
-        if close {
+        let asked = Asked(request.headerFields)
+        if let codec {
+            // The head and body go straight to the HTTP/1 encoder from the codec's context, skipping the
+            // conversion from HTTP types (the codec keeps no state, so nothing misses them); the head is
+            // built once a second per representation for this connection. The end still passes the
+            // handlers between here and the codec, so the connection-state handler sees the response finish.
+            let gzip = page.gzip.flatMap { CachedPage.acceptsGzip(asked.acceptEncoding) ? $0 : nil }
+            let etag = gzip?.etag ?? page.etag
+            let notModified = CachedPage.matches(etag, ifNoneMatch: asked.ifNoneMatch)
+            let head = responseHead(page, asked, key: HeadKey(etag: etag, notModified: notModified))
+            codec.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
+            if request.method != .head, !notModified {
+                codec.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(gzip?.body ?? page.body))), promise: nil)
+            }
+            answered(notModified ? 304 : 200)
+        } else {
+            let (status, fields, body) = Self.representation(page, asked)
+            context.write(wrapOutboundOut(.head(HTTPResponse(status: status, headerFields: fields))), promise: nil)
+            if request.method != .head, let body { context.write(wrapOutboundOut(.body(body)), promise: nil) }
+            answered(status.code)
+        }
+        if asked.close {
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
         } else {
             context.write(wrapOutboundOut(.end(nil)), promise: nil)
             unflushed = true
+        }
+    }
+
+    private func responseHead(_ page: CachedPage, _ asked: Asked, key: HeadKey) -> HTTPResponseHead {
+        let second = time(nil)
+        if !asked.close, let cached = heads[key], cached.second == second { return cached.head }
+        let (status, fields, _) = Self.representation(page, asked)
+        let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status.code, reasonPhrase: status.reasonPhrase), headers: HTTPHeaders(fields))
+        if !asked.close {
+            if heads.count >= Self.headsPerConnection { heads.removeAll(keepingCapacity: true) }
+            heads[key] = (second, head)
+        }
+        return head
+    }
+
+    /// The page as `PublicController` would answer it, with the headers only this path adds.
+    private static func representation(_ page: CachedPage, _ asked: Asked) -> (HTTPResponse.Status, HTTPFields, ByteBuffer?) {
+        var (status, fields, body) = PublicController.representation(page, acceptEncoding: asked.acceptEncoding, ifNoneMatch: asked.ifNoneMatch)
+        fields[.date] = HTTPDate.now
+        fields[.server] = "Belay"
+        if asked.close { fields[.connection] = "close" }
+        return (status, fields, body)
+    }
+
+    /// The request headers an answer depends on, read in one pass: looking each up by name joins its
+    /// values into a new string, three times per request.
+    private struct Asked {
+        var acceptEncoding: String?
+        var ifNoneMatch: String?
+        var close = false
+
+        init(_ fields: HTTPFields) {
+            var connection: String?
+            for field in fields {
+                switch field.name {
+                case .acceptEncoding: acceptEncoding = acceptEncoding.map { $0 + ", " + field.value } ?? field.value
+                case .ifNoneMatch: ifNoneMatch = ifNoneMatch.map { $0 + ", " + field.value } ?? field.value
+                case .connection: connection = connection.map { $0 + ", " + field.value } ?? field.value
+                default: break
+                }
+            }
+            close = connection.map { $0.lowercased().contains("close") } ?? false
         }
     }
 }
