@@ -63,10 +63,8 @@ struct PublicController {
     /// What to send for `page`: its gzip copy when the client accepts it, and 304 without a body when the
     /// client already has this version. Shared by the router and `SnapshotResponder`.
     static func representation(_ page: CachedPage, acceptEncoding: String?, ifNoneMatch: String?) -> (HTTPResponse.Status, HTTPFields, ByteBuffer?) {
-        var (body, etag, headers) = (page.body, page.etag, page.headers)
-        if let gzip = page.gzip, CachedPage.acceptsGzip(acceptEncoding) {
-            (body, etag, headers) = gzip
-        }
+        let (body, etag, chosenHeaders) = page.variant(acceptEncoding: acceptEncoding)
+        var headers = chosenHeaders
         if CachedPage.matches(etag, ifNoneMatch: ifNoneMatch) {
             headers[.contentLength] = nil
             headers[.contentEncoding] = nil

@@ -29,6 +29,7 @@ final class SnapshotResponder: ChannelDuplexHandler, RemovableChannelHandler {
     private var answering: (page: CachedPage, request: HTTPRequest)?
     private var unflushed = false
     /// The HTTP/1 codec's context: a response head written there goes to the encoder as it is (see `answer`).
+    /// Without one (a pipeline this handler was not made for) every request goes on to the app.
     private var codec: ChannelHandlerContext?
     /// Response heads built for this connection, by ETag and whether it is a 304, with the second their `Date` names.
     private var heads: [HeadKey: (second: Int, head: HTTPResponseHead)] = [:]
@@ -54,7 +55,7 @@ final class SnapshotResponder: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let request):
-            if owedByApp == 0, context.channel.isWritable, let page = page(for: request) {
+            if owedByApp == 0, codec != nil, context.channel.isWritable, let page = page(for: request) {
                 answering = (page, request)
                 forwarding = false
             } else {
@@ -101,26 +102,18 @@ final class SnapshotResponder: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func answer(_ page: CachedPage, _ request: HTTPRequest, context: ChannelHandlerContext) {
         let asked = Asked(request.headerFields)
-        if let codec {
-            // The head and body go straight to the HTTP/1 encoder from the codec's context, skipping the
-            // conversion from HTTP types (the codec keeps no state, so nothing misses them); the head is
-            // built once a second per representation for this connection. The end still passes the
-            // handlers between here and the codec, so the connection-state handler sees the response finish.
-            let gzip = page.gzip.flatMap { CachedPage.acceptsGzip(asked.acceptEncoding) ? $0 : nil }
-            let etag = gzip?.etag ?? page.etag
-            let notModified = CachedPage.matches(etag, ifNoneMatch: asked.ifNoneMatch)
-            let head = responseHead(page, asked, key: HeadKey(etag: etag, notModified: notModified))
-            codec.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
-            if request.method != .head, !notModified {
-                codec.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(gzip?.body ?? page.body))), promise: nil)
-            }
-            answered(notModified ? 304 : 200)
-        } else {
-            let (status, fields, body) = Self.representation(page, asked)
-            context.write(wrapOutboundOut(.head(HTTPResponse(status: status, headerFields: fields))), promise: nil)
-            if request.method != .head, let body { context.write(wrapOutboundOut(.body(body)), promise: nil) }
-            answered(status.code)
+        // The head and body go straight to the HTTP/1 encoder from the codec's context, skipping the
+        // conversion from HTTP types (the codec keeps no state, so nothing misses them); the head is built
+        // once a second per representation for this connection. The end still passes the handlers between
+        // here and the codec, so the connection-state handler sees the response finish.
+        let chosen = page.variant(acceptEncoding: asked.acceptEncoding)
+        let notModified = CachedPage.matches(chosen.etag, ifNoneMatch: asked.ifNoneMatch)
+        let head = responseHead(page, asked, key: HeadKey(etag: chosen.etag, notModified: notModified))
+        codec?.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
+        if request.method != .head, !notModified {
+            codec?.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(chosen.body))), promise: nil)
         }
+        answered(notModified ? 304 : 200)
         if asked.close {
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
@@ -133,22 +126,18 @@ final class SnapshotResponder: ChannelDuplexHandler, RemovableChannelHandler {
     private func responseHead(_ page: CachedPage, _ asked: Asked, key: HeadKey) -> HTTPResponseHead {
         let second = time(nil)
         if !asked.close, let cached = heads[key], cached.second == second { return cached.head }
-        let (status, fields, _) = Self.representation(page, asked)
+        // Built as `PublicController` answers the page, with the headers only this path adds.
+        let (status, headers, _) = PublicController.representation(page, acceptEncoding: asked.acceptEncoding, ifNoneMatch: asked.ifNoneMatch)
+        var fields = headers
+        fields[.date] = HTTPDate.now
+        fields[.server] = "Belay"
+        if asked.close { fields[.connection] = "close" }
         let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status.code, reasonPhrase: status.reasonPhrase), headers: HTTPHeaders(fields))
         if !asked.close {
             if heads.count >= Self.headsPerConnection { heads.removeAll(keepingCapacity: true) }
             heads[key] = (second, head)
         }
         return head
-    }
-
-    /// The page as `PublicController` would answer it, with the headers only this path adds.
-    private static func representation(_ page: CachedPage, _ asked: Asked) -> (HTTPResponse.Status, HTTPFields, ByteBuffer?) {
-        var (status, fields, body) = PublicController.representation(page, acceptEncoding: asked.acceptEncoding, ifNoneMatch: asked.ifNoneMatch)
-        fields[.date] = HTTPDate.now
-        fields[.server] = "Belay"
-        if asked.close { fields[.connection] = "close" }
-        return (status, fields, body)
     }
 
     /// The request headers an answer depends on, read in one pass: looking each up by name joins its

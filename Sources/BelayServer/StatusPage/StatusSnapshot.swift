@@ -46,6 +46,12 @@ public struct CachedPage: Sendable {
         }
     }
 
+    /// The representation for a client's Accept-Encoding: the gzip copy when there is one and the client takes it.
+    func variant(acceptEncoding: String?) -> (body: ByteBuffer, etag: String, headers: HTTPFields) {
+        if let gzip, Self.acceptsGzip(acceptEncoding) { return gzip }
+        return (body, etag, headers)
+    }
+
     /// Whether an Accept-Encoding header admits gzip, by name or by `*`, with a quality above zero.
     public static func acceptsGzip(_ acceptEncoding: String?) -> Bool {
         guard let acceptEncoding else { return false }
