@@ -75,6 +75,8 @@ final class RecordingChecker: Checker {
         #expect(try await a.membership.renew() == ["replica-a", "replica-b"])
         let expectedA = ids.filter { MonitorOwnership.owner(of: $0, among: ["replica-a", "replica-b"]) == "replica-a" }
         #expect(!expectedA.isEmpty && expectedA.count < ids.count, "the fixed ids split twelve monitors between the two")
+        // b joined after a: it takes its share once a has had a renewal's time to let go.
+        clock.advance(by: b.membership.handover + 1)
 
         let runA = Task { try await a.scheduler.run() }
         let runB = Task { try await b.scheduler.run() }
@@ -95,6 +97,48 @@ final class RecordingChecker: Checker {
         clock.advance(by: a.membership.leaseLength + 1)
         #expect(try await a.membership.renew() == ["replica-a"])
         try await Self.waitFor("a checks b's monitors") { a.checker.ids == ids }
+    }
+
+    @Test func aJoiningReplicaTakesItsShareOnlyAfterTheOthersHaveLetGo() async throws {
+        let (first, directory) = try Fixtures.fileDatabase()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let second = try AppDatabase.open(directory: directory)
+        let clock = FixedClock()
+        var ids: Set<Int64> = []
+        for index in 0..<12 {
+            let monitor = try await first.createMonitor(
+                Monitor(
+                    name: "api \(index)", kind: .http, settings: MonitorSettings(url: "http://10.1.2.3/\(index)"), intervalSeconds: 1,
+                    timeoutSeconds: 1, createdAt: clock.now, updatedAt: clock.now))
+            ids.insert(monitor.id)
+        }
+        let a = Replica(id: "replica-a", store: first, clock: clock, logger: Self.logger)
+        let b = Replica(id: "replica-b", store: second, clock: clock, logger: Self.logger)
+        #expect(try await a.membership.renew() == ["replica-a"])
+        let runA = Task { try await a.scheduler.run() }
+        let runB = Task { try await b.scheduler.run() }
+        defer { runA.cancel(); runB.cancel() }
+        try await Self.waitFor("a alone checks every monitor") { a.checker.ids == ids }
+
+        // b joins; a sees it at its next renewal. Neither checks b's share in between: a has let go, and b
+        // cannot know whether a has.
+        #expect(try await b.membership.renew() == ["replica-a", "replica-b"])
+        try await Task.sleep(for: .seconds(2))
+        #expect(b.checker.ids.isEmpty, "b checked \(b.checker.ids) while a may still have been checking them")
+        #expect(try await a.membership.renew() == ["replica-a", "replica-b"])
+        let expectedA = ids.filter { MonitorOwnership.owner(of: $0, among: ["replica-a", "replica-b"]) == "replica-a" }
+        try await Task.sleep(for: .seconds(1.5))
+        a.checker.forget()
+        try await Task.sleep(for: .seconds(2))
+        #expect(a.checker.ids == expectedA, "a gave b's share up at its renewal")
+        #expect(b.checker.ids.isEmpty)
+
+        clock.advance(by: b.membership.handover + 1)
+        try await Self.waitFor("b checks its share after the handover") { b.checker.ids == ids.subtracting(expectedA) }
+        a.checker.forget()
+        try await Task.sleep(for: .seconds(2))
+        #expect(a.checker.ids == expectedA)
+        #expect(b.checker.ids == ids.subtracting(expectedA))
     }
 
     @Test func theTimedJobsRunOnTheReplicaHoldingTheirLeaseAndPassOnWhenItExpiresOrIsReleased() async throws {

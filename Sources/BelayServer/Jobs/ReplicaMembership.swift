@@ -5,16 +5,16 @@ import ServiceLifecycle
 import Synchronization
 
 /// This replica's place among the live ones: renews its lease in the database every few seconds, keeps the
-/// live set, and answers which monitors are its to check (`MonitorOwnership`). Alone (one process on
-/// SQLite, or before the first renewal) it owns everything. On graceful shutdown it leaves at once, so the
-/// others take its monitors without waiting for its lease to expire.
+/// live set (`ReplicaView`), and answers which monitors are its to check (`MonitorOwnership`). Before its
+/// first renewal it owns nothing; alone (one process on SQLite) it owns everything. On graceful shutdown it
+/// leaves at once, so the others take its monitors without waiting for its lease to expire.
 final class ReplicaMembership: Service, Sendable {
     let id: String
     private let store: any LeaseStore
     private let clock: any WallClock
     private let renewEvery: Duration
     private let logger: Logger
-    private let live = Mutex<[String]>([])
+    private let view = Mutex(ReplicaView())
     /// When this replica's own lease, as last renewed, runs out.
     private let leaseEnds = Mutex<Date?>(nil)
     private let observers = Mutex<[@Sendable (_ replicas: Int) -> Void]>([])
@@ -44,15 +44,19 @@ final class ReplicaMembership: Service, Sendable {
         3 * (Double(renewEvery.components.seconds) + Double(renewEvery.components.attoseconds) / 1e18)
     }
 
-    var replicas: [String] { live.withLock { $0 } }
+    /// How long after this replica sees a change every other replica has seen it too: each renews once per
+    /// `renewEvery`, plus the renewal's own time.
+    var handover: TimeInterval { leaseLength / 2 }
+
+    var replicas: [String] { view.withLock { $0.live } }
 
     func owns(_ key: Int64) -> Bool {
-        let replicas = replicas
-        guard !replicas.isEmpty else { return true }
+        let now = clock.now
+        let view = view.withLock { $0 }
         // A replica that could not renew (the database unreachable from here) stops checking once its lease
         // has run out, when the others may have taken its share: no monitor is checked by two for long.
-        if let ends = leaseEnds.withLock({ $0 }), clock.now > ends, replicas.count > 1 { return false }
-        return MonitorOwnership.owner(of: key, among: replicas) == id
+        if let ends = leaseEnds.withLock({ $0 }), now > ends, view.live.count > 1 { return false }
+        return view.owns(key, me: id, at: now)
     }
 
     /// One renewal; returns the live set (also kept).
@@ -61,10 +65,15 @@ final class ReplicaMembership: Service, Sendable {
         let now = clock.now
         var ids = try await store.renewReplica(id: id, now: now, until: now.addingTimeInterval(leaseLength)).map(\.id)
         if !ids.contains(id) { ids = (ids + [id]).sorted() }
-        leaseEnds.withLock { $0 = now.addingTimeInterval(leaseLength) }
-        let changed = live.withLock { current -> Bool in
-            defer { current = ids }
-            return current != ids
+        // Back after its lease ran out, this replica is a newcomer to the others, who shared its monitors out
+        // meanwhile: it learns the set again as a joining replica does.
+        let lapsed = leaseEnds.withLock { ends in
+            defer { ends = now.addingTimeInterval(leaseLength) }
+            return ends.map { now > $0 } ?? false
+        }
+        let changed = view.withLock { view -> Bool in
+            if lapsed { view = ReplicaView() }
+            return view.observe(ids, me: id, at: now, handover: handover)
         }
         if changed { logger.info("replicas changed", metadata: ["replicas": "\(ids.count)", "replica": "\(id)"]) }
         if changed || ids.count > 1 {
