@@ -198,6 +198,42 @@ import Testing
         }
     }
 
+    @Test func anIntegrationDisabledOrDeletedRefusesItsNextDeliveryAtOnce() async throws {
+        let harness = try await Harness.make()
+        try await harness.run { client, _ in
+            let key = try await Self.integration(client, harness)
+            let am = "/api/v1/integrations/\(key)/alertmanager"
+            let generic = "/api/v1/integrations/\(key)/events"
+            let firing = Self.alertmanagerPayload(status: "firing", startsAt: BelayJSON.formatDate(harness.clock.now))
+            let pdTrigger: [String: Any] = [
+                "routing_key": key, "event_action": "trigger", "payload": ["summary": "Disk full", "source": "db1", "severity": "error"],
+            ]
+            // Delivered once, so the integration is fresh in the look-up cache the next deliveries pass.
+            #expect(try await client.send(.post, am, token: nil, json: firing).status == .ok)
+            let id = try #require(try await client.send(.get, "/api/v1/integrations", token: harness.admin).object()["integrations"] as? [[String: Any]])[0]["id"]
+            let count = try await harness.database.signals(SignalQuery()).count
+
+            #expect(try await client.send(.patch, "/api/v1/integrations/\(id!)", token: harness.admin, json: ["enabled": false]).status == .ok)
+            var refused = try await client.send(.post, am, token: nil, json: Self.alertmanagerPayload(status: "firing", startsAt: BelayJSON.formatDate(harness.clock.now), fingerprint: "0000000000000001"))
+            #expect(refused.status == .notFound && refused.errorCode == "not_found", "\(refused.text)")
+            refused = try await client.send(.post, generic, token: nil, json: ["summary": "Queue backlog", "severity": "warning"])
+            #expect(refused.status == .notFound, "\(refused.text)")
+            // PagerDuty's clients get PagerDuty's error shape, whichever check refused the key.
+            refused = try await client.send(.post, "/v2/enqueue", token: nil, json: pdTrigger)
+            #expect(refused.status == .notFound)
+            #expect(try refused.object()["errors"] as? [String] == ["Invalid routing key"], "\(refused.text)")
+            #expect(try await harness.database.signals(SignalQuery()).count == count, "nothing stored for a disabled integration")
+
+            #expect(try await client.send(.patch, "/api/v1/integrations/\(id!)", token: harness.admin, json: ["enabled": true]).status == .ok)
+            #expect(try await client.send(.post, "/v2/enqueue", token: nil, json: pdTrigger).status == .accepted)
+            #expect(try await client.send(.delete, "/api/v1/integrations/\(id!)", token: harness.admin).status == .noContent)
+            refused = try await client.send(.post, "/v2/enqueue", token: nil, json: pdTrigger)
+            #expect(refused.status == .notFound)
+            #expect(try refused.object()["errors"] as? [String] == ["Invalid routing key"], "\(refused.text)")
+            #expect(try await client.send(.post, am, token: nil, json: firing).status == .notFound)
+        }
+    }
+
     @Test func monitorsAreCreatedPagedPausedAndCheckedForTheirSettings() async throws {
         let harness = try await Harness.make()
         try await harness.run { client, _ in

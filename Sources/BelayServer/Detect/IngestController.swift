@@ -18,6 +18,7 @@ struct IngestController {
     let bodyLimit: Int
     let maxAlerts: Int
     let metrics: BelayMetrics
+    let integrations = IntegrationCache()
 
     func addRoutes(to router: Router<AppRequestContext>) {
         // ":id" holds the key: Hummingbird's router wants one parameter name per level of a path, and
@@ -109,7 +110,13 @@ struct IngestController {
         case .failure(let problems):
             return try invalid(problems.messages)
         case .success(let batch):
-            let receipt = try await submit(batch)[0]
+            let receipt: SignalReceipt
+            do {
+                receipt = try await submit(batch)[0]
+            } catch let error as APIError where error.status == .notFound {
+                // Disabled or deleted since the look-up above (which may answer from `IntegrationCache`).
+                return try invalid(["Invalid routing key"], status: .notFound)
+            }
             return try json(PagerDutyAnswer(status: "success", message: "Event processed", dedup_key: receipt.dedupKey), status: .accepted)
         }
     }
@@ -120,7 +127,10 @@ struct IngestController {
     }
 
     private func enabledIntegration(key: String) async throws -> Integration {
-        guard key.utf8.count <= 256, let integration = try await store.integration(keyHash: TokenSecrets.hash(key)), integration.isEnabled else {
+        guard key.utf8.count <= 256,
+            let integration = try await integrations.integration(keyHash: TokenSecrets.hash(key), load: { try await store.integration(keyHash: $0) }),
+            integration.isEnabled
+        else {
             throw APIError.notFound("no enabled integration has this key")
         }
         return integration
