@@ -23,6 +23,15 @@ extension PostgresStore: DetectStore {
                     results.append(.failure(error))
                 }
             }
+            // Each integration's count and last delivery as the committed deliveries left them: one write per
+            // integration per group rather than one per delivery.
+            for integration in reads.integrations.values {
+                try await connection.query(
+                    """
+                    UPDATE integration SET lastEventAt = \(integration.lastEventAt?.timeIntervalSince1970), eventCount = \(integration.eventCount)
+                    WHERE id = \(integration.id)
+                    """, logger: logger)
+            }
             return Written(results, groups: groups)
         }
     }
@@ -102,11 +111,7 @@ extension PostgresStore: DetectStore {
             try Integration.checkAccepts(integration)
             integration?.recordDelivery(events: batch.events.count, at: now)
             guard let integration else { throw DomainError.notFound(what: "integration", id: "with this key") }
-            try await connection.query(
-                """
-                UPDATE integration SET lastEventAt = \(integration.lastEventAt?.timeIntervalSince1970), eventCount = \(integration.eventCount)
-                WHERE id = \(integration.id)
-                """, logger: logger)
+            // Its delivery count is written once for the group (`ingest(_:policy:now:)`).
             reads.integrations[hash] = integration
             source = integration.source
         case .source(let given):

@@ -258,6 +258,12 @@ extension AppDatabase: DetectStore {
                     results.append(.failure(error))
                 }
             }
+            // Each integration's count and last delivery as the committed deliveries left them: one write per
+            // integration per group rather than a whole record encoded per delivery.
+            let counted = try db.cachedStatement(sql: "UPDATE integration SET lastEventAt = ?, eventCount = ? WHERE id = ?")
+            for integration in reads.integrations.values {
+                try counted.execute(arguments: [integration.lastEventAt?.timeIntervalSince1970, integration.eventCount, integration.id])
+            }
             return Written(results, groups: groups)
         }
     }
@@ -309,7 +315,7 @@ extension AppDatabase: DetectStore {
             try Integration.checkAccepts(integration)
             integration?.recordDelivery(events: batch.events.count, at: now)
             guard let integration else { throw DomainError.notFound(what: "integration", id: "with this key") }
-            try IntegrationRecord(integration).update(db, columns: ["lastEventAt", "eventCount"])
+            // Its delivery count is written once for the group (`ingest(_:policy:now:)`).
             reads.integrations[hash] = integration
             source = integration.source
         case .source(let given):

@@ -352,7 +352,7 @@ public struct AppDatabase: Sendable {
             try db.create(index: "monitor_heartbeat_token_hash", on: "monitor", columns: ["heartbeatTokenHash"], unique: true)
             for row in try Row.fetchAll(db, sql: "SELECT id, heartbeatToken FROM monitor WHERE heartbeatToken IS NOT NULL") {
                 let token: String = row["heartbeatToken"]
-                let hash = SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+                let hash = SHA256.hash(data: Data(token.utf8)).hexString
                 try db.execute(sql: "UPDATE monitor SET heartbeatTokenHash = ?, heartbeatToken = NULL WHERE id = ?", arguments: [hash, row["id"]])
             }
         }

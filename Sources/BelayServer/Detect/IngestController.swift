@@ -183,13 +183,13 @@ struct IngestController {
 
     /// A fresh dedup key, 32 hex characters like PagerDuty's.
     static func newKey() -> String {
-        (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        (0..<16).map { _ in UInt8.random(in: 0...255) }.hexString
     }
 
     /// Alertmanager always sends a fingerprint; without one, the sorted label set identifies the alert.
     static func fingerprint(_ labels: [String: String]) -> String {
         let text = labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\u{1F}")
-        return SHA256.hash(data: Data(text.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
+        return SHA256.hash(data: Data(text.utf8)).prefix(8).hexString
     }
 }
 

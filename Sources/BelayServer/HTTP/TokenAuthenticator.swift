@@ -17,7 +17,7 @@ public enum TokenSecrets {
     }
 
     public static func hash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(token.utf8)).hexString
     }
 
     /// Creates and stores a token, returning it with its secret (which is not kept).

@@ -63,7 +63,7 @@ struct StatusPageBuilder: Sendable {
     var scriptHref: String { "\(Self.scriptPath)?v=\(Self.version(script))" }
 
     static func version(_ bytes: [UInt8]) -> String {
-        SHA256.hash(data: bytes).prefix(8).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: bytes).prefix(8).hexString
     }
 
     var logoVersion: String {

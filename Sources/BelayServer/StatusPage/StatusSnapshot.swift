@@ -1,3 +1,4 @@
+import BelayCore
 import CompressNIO
 import Crypto
 import Foundation
@@ -20,7 +21,7 @@ public struct CachedPage: Sendable {
     init(bytes: [UInt8], contentType: String, cacheControl: String, extraHeaders: HTTPFields = [:]) {
         body = ByteBuffer(bytes: bytes)
         let digest = SHA256.hash(data: bytes)
-        let tag = digest.prefix(12).map { String(format: "%02x", $0) }.joined()
+        let tag = digest.prefix(12).hexString
         etag = "\"" + tag + "\""
         var headers = extraHeaders
         headers[.contentType] = contentType

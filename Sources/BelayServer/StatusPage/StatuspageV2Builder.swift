@@ -34,7 +34,7 @@ struct StatuspageV2Builder {
     /// Groups have no id of their own; derive one from the exact name. The underscore keeps it apart from
     /// every component slug, which may not contain one.
     static func groupID(_ name: String) -> String {
-        "grp_" + SHA256.hash(data: Data(name.utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
+        "grp_" + SHA256.hash(data: Data(name.utf8)).prefix(6).hexString
     }
 
     static func component(_ component: Component, pageID: String, statuses: [String: ComponentStatus]) -> StatuspageV2.Component {

@@ -106,6 +106,18 @@ extension StoreContract {
             let batch = IngestBatch(origin: .integrationKey(hash: "hash-1"), events: [ContractFixtures.fire("a"), ContractFixtures.fire("b")])
             _ = try await store.ingest([batch], policy: SignalPolicy(), now: ContractFixtures.now)
             #expect(try await store.integration(id: integration.id)?.eventCount == 2)
+            // One group: two deliveries to it around one refused (an unknown key). The count and the time of
+            // the last delivery are the committed deliveries', once.
+            let later = ContractFixtures.now.addingTimeInterval(60)
+            let group = [
+                IngestBatch(origin: .integrationKey(hash: "hash-1"), events: [ContractFixtures.fire("c")]),
+                IngestBatch(origin: .integrationKey(hash: "no-such-hash"), events: [ContractFixtures.fire("d")]),
+                IngestBatch(origin: .integrationKey(hash: "hash-1"), events: [ContractFixtures.fire("e"), ContractFixtures.fire("f")]),
+            ]
+            let outcomes = try await store.ingest(group, policy: SignalPolicy(), now: later)
+            #expect(outcomes.map { (try? $0.get()) != nil } == [true, false, true])
+            let counted = try #require(try await store.integration(id: integration.id))
+            #expect(counted.eventCount == 5 && counted.lastEventAt == later)
             _ = try await store.updateIntegration(id: integration.id) { $0.isEnabled = false }
             let refused = try await store.ingest([batch], policy: SignalPolicy(), now: ContractFixtures.now)
             #expect((try? refused[0].get()) == nil)
