@@ -166,4 +166,18 @@ import Testing
     @Test func ordinaryScriptsAndLineBreaksPass() throws {
         try Validate.text("שלום עולם\nمرحبا\t你好 — naïve", field: "title", max: 100)
     }
+
+    @Test func blankMeansOnlyWhitespaceAndTheLimitCountsCharactersNotBytes() throws {
+        for blank in ["", " ", "\n\t \r\n", "\u{00A0}\u{2003}\u{3000}"] {
+            #expect(throws: DomainError.invalid(field: "title", message: "must not be empty")) { try Validate.text(blank, field: "title", max: 10) }
+            try Validate.text(blank, field: "title", max: 10, allowEmpty: true)
+        }
+        try Validate.text(" a ", field: "title", max: 10)
+        // Ten characters in twenty bytes (and a family emoji of seven scalars, one character) are within ten.
+        try Validate.text(String(repeating: "é", count: 10), field: "title", max: 10)
+        try Validate.text(String(repeating: "a", count: 9) + "👨‍👩‍👧", field: "title", max: 10)
+        #expect(throws: DomainError.invalid(field: "title", message: "must be at most 10 characters")) {
+            try Validate.text(String(repeating: "é", count: 11), field: "title", max: 10)
+        }
+    }
 }

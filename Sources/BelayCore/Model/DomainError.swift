@@ -23,17 +23,20 @@ public enum DomainError: Error, Equatable, Sendable {
 /// Small shared validators so every entry point enforces the same limits.
 public enum Validate {
     public static func text(_ value: String, field: String, max: Int, allowEmpty: Bool = false) throws {
-        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
-        if !allowEmpty && trimmed.isEmpty {
+        // Every alert's fields pass here: the checks stop at the first letter and count characters only when
+        // the bytes could be too many, rather than trimming a copy and counting graphemes each time.
+        if !allowEmpty && value.unicodeScalars.allSatisfy({ whitespace.contains($0) }) {
             throw DomainError.invalid(field: field, message: "must not be empty")
         }
-        if value.count > max {
+        if value.utf8.count > max && value.count > max {
             throw DomainError.invalid(field: field, message: "must be at most \(max) characters")
         }
         if !isAllowedText(value) {
             throw DomainError.invalid(field: field, message: "must not contain control characters")
         }
     }
+
+    private static let whitespace = CharacterSet.whitespacesAndNewlines
 
     /// Whether `value` is free of the characters no field may hold (see `isForbiddenControl`).
     public static func isAllowedText(_ value: String) -> Bool {
