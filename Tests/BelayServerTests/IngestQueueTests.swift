@@ -50,7 +50,7 @@ import Testing
         try await testGracefulShutdown { trigger in
             let runner = Task { try await queue.run() }
             let submitted = (0..<20).map { _ in Task { try await queue.submit(Self.batch(1)) } }
-            while await queue.waitingEvents() < 20 { try await Task.sleep(for: .milliseconds(5)) }
+            while queue.waitingEvents() < 20 { try await Task.sleep(for: .milliseconds(5)) }
             trigger.triggerGracefulShutdown()
             gate.continuation.yield()
             for task in submitted { #expect(try await task.value.get().count == 1) }

@@ -48,7 +48,7 @@ struct IngestController {
     }
 
     @Sendable func alertmanager(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await shedIfOverloaded()
+        try shedIfOverloaded()
         let integration = try await enabledIntegration(key: try context.parameters.require("id"))
         let body = try await read(request)
         let maxAlerts = maxAlerts
@@ -61,7 +61,7 @@ struct IngestController {
     }
 
     @Sendable func generic(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await shedIfOverloaded()
+        try shedIfOverloaded()
         let integration = try await enabledIntegration(key: try context.parameters.require("id"))
         let body = try await read(request)
         let batch = try await offLoop {
@@ -80,7 +80,7 @@ struct IngestController {
         func invalid(_ errors: [String], status: HTTPResponse.Status = .badRequest) throws -> Response {
             try json(PagerDutyError(status: "invalid event", message: "Event object is invalid", errors: errors), status: status)
         }
-        try await shedIfOverloaded()
+        try shedIfOverloaded()
         let body = try await read(request)
         let routingKey: String
         do {
@@ -122,8 +122,8 @@ struct IngestController {
     }
 
     /// 503 at once when the queue is full, before the body costs anything.
-    private func shedIfOverloaded() async throws {
-        if let overloaded = await queue.overloaded() { throw Self.unavailable(overloaded) }
+    private func shedIfOverloaded() throws {
+        if let overloaded = queue.overloaded() { throw Self.unavailable(overloaded) }
     }
 
     private func enabledIntegration(key: String) async throws -> Integration {

@@ -1,6 +1,7 @@
 import BelayCore
 import Foundation
 import ServiceLifecycle
+import Synchronization
 
 /// Commits deliveries to disk before anyone is told they were accepted, sharing one transaction among
 /// every delivery waiting at the time (group commit). Each delivery has its own savepoint in that
@@ -21,9 +22,13 @@ public actor IngestQueue: Service {
     private let commit: Commit
     private let maxPendingEvents: Int
     private var pending: [(batch: IngestBatch, continuation: CheckedContinuation<Result<[SignalReceipt], DomainError>, any Error>)] = []
-    private var pendingEvents = 0
-    private var committingEvents = 0
-    private var closed = false
+    private var pendingEvents = 0 { didSet { waiting.store(pendingEvents + committingEvents, ordering: .relaxed) } }
+    private var committingEvents = 0 { didSet { waiting.store(pendingEvents + committingEvents, ordering: .relaxed) } }
+    private var closed = false { didSet { refusing.store(closed, ordering: .relaxed) } }
+    /// Copies of the counts above that a request reads without queueing for the actor: every delivery
+    /// asks before its body is read, and a hop onto the actor each time cost more than the answer.
+    private nonisolated let waiting = Atomic<Int>(0)
+    private nonisolated let refusing = Atomic<Bool>(false)
     private let wake: AsyncStream<Void>.Continuation
     private let wakes: AsyncStream<Void>
 
@@ -38,12 +43,12 @@ public actor IngestQueue: Service {
     }
 
     /// Non-nil when the queue is full or shutting down, so a delivery can be refused before its body is read.
-    public func overloaded() -> Overloaded? {
-        closed || pendingEvents + committingEvents >= maxPendingEvents ? Overloaded(retryAfterSeconds: 1) : nil
+    public nonisolated func overloaded() -> Overloaded? {
+        refusing.load(ordering: .relaxed) || waiting.load(ordering: .relaxed) >= maxPendingEvents ? Overloaded(retryAfterSeconds: 1) : nil
     }
 
     /// Events accepted and not yet committed (waiting, or in the transaction now running).
-    public func waitingEvents() -> Int { pendingEvents + committingEvents }
+    public nonisolated func waitingEvents() -> Int { waiting.load(ordering: .relaxed) }
 
     /// Waits until the batch is committed (or refused) and returns what became of its events.
     public func submit(_ batch: IngestBatch) async throws -> Result<[SignalReceipt], DomainError> {

@@ -52,7 +52,7 @@ struct MetricsController {
     /// Reads what is cheaper to look at on a scrape than to track on every change. A store that does not
     /// answer leaves the last values and counts a failure, so the scrape itself still succeeds.
     private func collect(logger: Logger) async {
-        metrics.queueDepth.set(await queue.waitingEvents())
+        metrics.queueDepth.set(queue.waitingEvents())
         metrics.scheduler(scheduler.stats())
         let store = store
         switch await Self.within(Self.readinessBudget, { try await store.deliveryCounts() }) {
