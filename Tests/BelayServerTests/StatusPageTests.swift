@@ -254,6 +254,20 @@ import Testing
         #expect(CachedPage.acceptsGzip(header) == expected)
     }
 
+    @Test func theSameBytesWithOtherHeadersAreAnotherETag() {
+        let bytes = Array(String(repeating: "{\"status\":\"ok\"} ", count: 100).utf8)
+        let json = CachedPage(bytes: bytes, contentType: "application/json", cacheControl: "no-cache")
+        #expect(CachedPage(bytes: bytes, contentType: "application/json", cacheControl: "no-cache").etag == json.etag, "a tag is fixed by the page")
+        let others = [
+            CachedPage(bytes: bytes, contentType: "text/plain", cacheControl: "no-cache"),
+            CachedPage(bytes: bytes, contentType: "application/json", cacheControl: "max-age=60"),
+            CachedPage(bytes: bytes, contentType: "application/json", cacheControl: "no-cache", extraHeaders: [.contentDisposition: "attachment"]),
+        ]
+        // SnapshotResponder shares a head between requests with one tag, so one tag must mean one set of headers.
+        #expect(Set(others.map(\.etag) + [json.etag]).count == 4)
+        #expect(Set(others.compactMap { $0.gzip?.etag } + [json.gzip?.etag].compactMap { $0 }).count == 4)
+    }
+
     @Test func browsersGetTheSameBytesGzippedWithTheirOwnETag() async throws {
         let harness = try await Harness.make()
         try await harness.run { client, publisher in

@@ -31,7 +31,8 @@ final class SnapshotResponder: ChannelDuplexHandler, RemovableChannelHandler {
     /// The HTTP/1 codec's context: a response head written there goes to the encoder as it is (see `answer`).
     /// Without one (a pipeline this handler was not made for) every request goes on to the app.
     private var codec: ChannelHandlerContext?
-    /// Response heads built for this connection, by ETag and whether it is a 304, with the second their `Date` names.
+    /// Response heads built for this connection, by ETag (which covers a page's headers as well as its bytes, so one
+    /// tag is one head whatever the path) and whether it is a 304, with the second their `Date` names.
     private var heads: [HeadKey: (second: Int, head: HTTPResponseHead)] = [:]
     private struct HeadKey: Hashable {
         let etag: String

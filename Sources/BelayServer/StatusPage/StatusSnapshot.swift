@@ -20,8 +20,13 @@ public struct CachedPage: Sendable {
 
     init(bytes: [UInt8], contentType: String, cacheControl: String, extraHeaders: HTTPFields = [:]) {
         body = ByteBuffer(bytes: bytes)
-        let digest = SHA256.hash(data: bytes)
-        let tag = digest.prefix(12).hexString
+        // The tag covers the headers as well as the bytes: two pages with one tag are the same answer, which
+        // lets `SnapshotResponder` share a head built for one tag between paths.
+        var hasher = SHA256()
+        for field in extraHeaders { hasher.update(data: Data("\(field.name.canonicalName): \(field.value)\n".utf8)) }
+        hasher.update(data: Data("\(contentType)\n\(cacheControl)\n\n".utf8))
+        hasher.update(data: bytes)
+        let tag = hasher.finalize().prefix(12).hexString
         etag = "\"" + tag + "\""
         var headers = extraHeaders
         headers[.contentType] = contentType
